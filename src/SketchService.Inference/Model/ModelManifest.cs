@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SketchService.Inference.Model;
+
+[JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
+public enum ModelKind
+{
+    /// <summary>Encoder + decoder conditioned on z.</summary>
+    [JsonStringEnumMemberName("vae")] Vae,
+    /// <summary>Unconditional decoder: no encoder, no z, state starts at zero.</summary>
+    [JsonStringEnumMemberName("decoder-only")] DecoderOnly,
+}
+
+public sealed record DatasetInfo(string Name, int Train, int Valid, int Test);
+
+public sealed record LossFigures(double Reconstruction, double Kl);
+
+/// <summary>model.json: what the service needs to know about a model folder.</summary>
+public sealed record ModelManifest
+{
+    public int FormatVersion { get; init; } = ModelFolder.FormatVersion;
+    public required string Name { get; init; }
+    public required ModelKind Kind { get; init; }
+    public int EncoderSize { get; init; }
+    public required int DecoderSize { get; init; }
+    public int LatentSize { get; init; }
+    public required int Mixtures { get; init; }
+    /// <summary>Std of the training offsets: model space = pixels / scale_factor.</summary>
+    public required double ScaleFactor { get; init; }
+    public required int MaxSeqLen { get; init; }
+    /// <summary>Where the weights came from: "trained" or the URL/path of an imported file.</summary>
+    public string Source { get; init; } = "trained";
+    public DatasetInfo? Dataset { get; init; }
+    public long StepsTrained { get; init; }
+    public LossFigures? Valid { get; init; }
+    public LossFigures? Test { get; init; }
+    public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>File name → lower-case hex sha256 of every ONNX file in the folder.</summary>
+    public Dictionary<string, string> Sha256 { get; init; } = new();
+
+    public int ParamsSize => 6 * Mixtures + 3;
+    public bool HasEncoder => Kind == ModelKind.Vae;
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static ModelManifest Read(string folder)
+    {
+        var path = Path.Combine(folder, ModelFolder.ManifestFile);
+        return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions)
+            ?? throw new InvalidDataException($"{path} is empty");
+    }
+
+    public void Write(string folder) =>
+        File.WriteAllText(Path.Combine(folder, ModelFolder.ManifestFile), JsonSerializer.Serialize(this, JsonOptions));
+}
