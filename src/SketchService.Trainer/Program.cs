@@ -1,1 +1,3 @@
-Console.WriteLine("hi");
+using SketchService.Trainer;
+
+return Commands.Run(args);

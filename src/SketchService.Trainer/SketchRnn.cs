@@ -1,0 +1,92 @@
+using SketchService.Inference.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SketchService.Trainer;
+
+/// <summary>
+/// Sketch-RNN (Ha &amp; Eck 2017) as Magenta's sketch_rnn/model.py: a bidirectional LSTM encoder over the
+/// real points of each sketch → μ, σ̂ → z; an LSTM decoder started from tanh(W z + b) = [c, h] whose
+/// input at each step is [S_prev, z]; a linear layer to 6M+3 mixture and pen parameters.
+/// Tensors are time-major: [T, B, 5].
+/// </summary>
+public sealed class SketchRnn : nn.Module
+{
+    public HParams H { get; }
+    private readonly LSTM? encoder;
+    private readonly Linear? mu;
+    private readonly Linear? presig;
+    private readonly Linear? init;
+    private readonly LSTM decoder;
+    private readonly Linear output;
+
+    public SketchRnn(HParams h) : base("SketchRnn")
+    {
+        H = h;
+        if (h.Conditional)
+        {
+            encoder = nn.LSTM(5, h.EncoderSize, bidirectional: true);
+            mu = nn.Linear(2 * h.EncoderSize, h.LatentSize);
+            presig = nn.Linear(2 * h.EncoderSize, h.LatentSize);
+            init = nn.Linear(h.LatentSize, 2 * h.DecoderSize);
+        }
+        decoder = nn.LSTM(5 + (h.Conditional ? h.LatentSize : 0), h.DecoderSize);
+        output = nn.Linear(h.DecoderSize, 6 * h.Mixtures + 3);
+        RegisterComponents();
+    }
+
+    /// <summary>strokes [T, B, 5] (no start token), lengths [B] → μ, σ̂ [B, Z]. Packing keeps padding out of the backward pass.</summary>
+    public (Tensor Mu, Tensor Presig) Encode(Tensor strokes, Tensor lengths)
+    {
+        if (encoder is null) throw new InvalidOperationException("a decoder-only model has no encoder");
+        using var packed = nn.utils.rnn.pack_padded_sequence(strokes, lengths, batch_first: false, enforce_sorted: false);
+        var (outSeq, hN, cN) = encoder.call(packed);
+        outSeq.Dispose();
+        cN.Dispose();
+        using var last = torch.cat([hN[0], hN[1]], 1); // [B, 2E]: forward final, backward final
+        hN.Dispose();
+        return (mu!.call(last), presig!.call(last));
+    }
+
+    public static Tensor SampleZ(Tensor mu, Tensor presig, Generator? g = null) =>
+        mu + torch.exp(presig / 2) * torch.randn(mu.shape, generator: g);
+
+    /// <summary>Initial decoder state (h, c) [B, H]: from z for the VAE, zeros for the decoder-only model.</summary>
+    public (Tensor H, Tensor C) InitialState(Tensor? z, long batch)
+    {
+        if (init is null || z is null) return (torch.zeros(batch, H.DecoderSize), torch.zeros(batch, H.DecoderSize));
+        using var s = torch.tanh(init.call(z));
+        var parts = s.split(H.DecoderSize, 1);
+        return (parts[1], parts[0]); // Magenta's state is [c, h]
+    }
+
+    /// <summary>Teacher-forced decoding: inputs [T, B, 5] (S0 then the sketch) → raw params [T, B, 6M+3].</summary>
+    public Tensor Decode(Tensor inputs, Tensor? z)
+    {
+        var batch = inputs.shape[1];
+        var (h0, c0) = InitialState(z, batch);
+        using var x = z is null ? inputs.alias() : torch.cat([inputs, z.unsqueeze(0).expand(inputs.shape[0], -1, -1)], 2);
+        var (y, hN, cN) = decoder.call(x, (h0.unsqueeze(0), c0.unsqueeze(0)));
+        hN.Dispose(); cN.Dispose(); h0.Dispose(); c0.Dispose();
+        using (y) return output.call(y);
+    }
+
+    /// <summary>The weights in the layout of the ONNX builders (PyTorch's own, so a plain copy).</summary>
+    public SketchRnnWeights ExportWeights()
+    {
+        EncoderWeights? enc = encoder is null ? null : new EncoderWeights(Lstm(encoder, ""), Lstm(encoder, "_reverse"), Dense(mu!), Dense(presig!));
+        return new SketchRnnWeights(enc, init is null ? null : Dense(init), Lstm(decoder, ""), Dense(output));
+    }
+
+    private static LstmWeights Lstm(LSTM m, string suffix)
+    {
+        var p = m.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        float[] Get(string n) => p[n + "_l0" + suffix].detach().cpu().data<float>().ToArray();
+        var wih = p["weight_ih_l0" + suffix];
+        return new LstmWeights((int)wih.shape[1], (int)wih.shape[0] / 4, Get("weight_ih"), Get("weight_hh"), Get("bias_ih"), Get("bias_hh"));
+    }
+
+    private static LinearWeights Dense(Linear l) =>
+        new((int)l.weight!.shape[1], (int)l.weight.shape[0], l.weight.detach().cpu().data<float>().ToArray(), l.bias!.detach().cpu().data<float>().ToArray());
+}
