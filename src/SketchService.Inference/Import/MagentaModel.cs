@@ -87,7 +87,7 @@ public sealed record MagentaModel(MagentaInfo Info, SketchRnnWeights Weights)
     // enc_w [Z,2H], enc_b, output_w, output_b, decoder W_xh [5+Z,4H], W_hh, bias.
     private static SketchRnnWeights ConvertVae(Blob[] b)
     {
-        int encoderSize = b[1].Rows, size = b[14].Rows;
+        int encoderSize = b[1].Rows, size = b[15].Rows;
         var encoder = new EncoderWeights(
             Lstm(b[0], b[1], b[2], encoderSize),
             Lstm(b[3], b[4], b[5], encoderSize),
