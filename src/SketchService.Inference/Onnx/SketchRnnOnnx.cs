@@ -17,8 +17,14 @@ public static class SketchRnnOnnx
     /// </summary>
     public static ModelProto BuildEncoder(SketchRnnWeights w)
     {
+        w.Validate();
         var e = w.Encoder ?? throw new ArgumentException("a decoder-only model has no encoder");
         int size = e.Forward.HiddenSize, input = e.Forward.InputSize, latent = e.Mu.OutputSize;
+        // One bidirectional op needs both directions the same shape, and the heads read [h_fwd, h_bwd].
+        if (e.Backward.HiddenSize != size || e.Backward.InputSize != input)
+            throw new ArgumentException("forward and backward encoder LSTMs must have the same sizes");
+        if (e.Mu.InputSize != 2 * size || e.Presig.InputSize != 2 * size || e.Presig.OutputSize != latent)
+            throw new ArgumentException($"mu and presig heads must map 2E = {2 * size} to the same Z");
         var g = new GraphBuilder("sketch_rnn_encoder");
         g.Input(ModelFolder.Encoder.Strokes, DataType.Float, "T", "B", input);
         g.Input(ModelFolder.Encoder.Lengths, DataType.Int32, "B");
@@ -47,6 +53,7 @@ public static class SketchRnnOnnx
     /// <summary>decoder_init.onnx: z [B, Z] → s = tanh(z Wᵀ + b); c = s[:, 0:H], h = s[:, H:2H] (c first, as Magenta).</summary>
     public static ModelProto BuildDecoderInit(SketchRnnWeights w)
     {
+        w.Validate();
         var init = w.Init ?? throw new ArgumentException("a decoder-only model has no decoder_init");
         int size = w.DecoderSize, latent = init.InputSize;
         var g = new GraphBuilder("sketch_rnn_decoder_init");
@@ -62,8 +69,9 @@ public static class SketchRnnOnnx
 
     /// <summary>
     /// decoder_step.onnx: one LSTM step and the output layer. A hand-built cell: one Gemm on concat([x, z, h]) against
-    /// pre-concatenated [W_ih | W_hh]ᵀ with b_ih + b_hh folded, which is a single matrix product per step and avoids the
-    /// LSTM op's per-call setup (it targets sequences, not B=1 single steps).
+    /// pre-concatenated [W_ih | W_hh]ᵀ with b_ih + b_hh folded, then Split and the gate activations. At H=512, Z=128,
+    /// M=20, B=1, one ORT thread it measured ~80–95 µs per step, level with the LSTM op and with a variant sharing one
+    /// Sigmoid over three gates: the matrix product dominates, so the plainest graph was kept.
     /// </summary>
     public static ModelProto BuildDecoderStep(SketchRnnWeights w)
     {
