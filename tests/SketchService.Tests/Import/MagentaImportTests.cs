@@ -48,11 +48,11 @@ public sealed class MagentaImportTests
                 (ModelFolder.DecoderStep.X, Tensor(x, 1, 5)),
                 (ModelFolder.DecoderStep.H, Tensor(ortH, 1, 512)),
                 (ModelFolder.DecoderStep.C, Tensor(ortC, 1, 512)));
-            var (p1, h1, c1) = reference.Step(x, null, ortH, ortC);
+            var (oneP, oneH, oneC) = reference.Step(x, null, ortH, ortC);
             (var p, h, c) = reference.Step(x, null, h, c);
             (ortH, ortC) = (outputs[ModelFolder.DecoderStep.HOut].Data, outputs[ModelFolder.DecoderStep.COut].Data);
             var ortParams = outputs[ModelFolder.DecoderStep.Params].Data;
-            stepParity.Add(p1, ortParams).Add(h1, ortH).Add(c1, ortC);
+            stepParity.Add(oneP, ortParams).Add(oneH, ortH).Add(oneC, ortC);
             drift.Add(p, ortParams).Add(h, ortH).Add(c, ortC);
         }
         stepParity.Check();
