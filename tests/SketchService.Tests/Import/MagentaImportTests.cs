@@ -3,7 +3,6 @@ using System.Text.Json;
 using SketchService.Inference.Import;
 using SketchService.Inference.Model;
 using SketchService.Tests.Onnx;
-using Xunit;
 using static SketchService.Tests.Onnx.OrtGraph;
 
 namespace SketchService.Tests.Import;

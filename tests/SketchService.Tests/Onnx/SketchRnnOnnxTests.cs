@@ -1,4 +1,3 @@
-using Xunit;
 using SketchService.Inference.Model;
 using SketchService.Inference.Onnx;
 using static SketchService.Tests.Onnx.OrtGraph;

@@ -1,5 +1,4 @@
 using SketchService.Inference.Strokes;
-using Xunit;
 
 namespace SketchService.Tests.Strokes;
 
