@@ -29,6 +29,11 @@ public sealed record ModelManifest
     /// <summary>Std of the training offsets: model space = pixels / scale_factor.</summary>
     public required double ScaleFactor { get; init; }
     public required int MaxSeqLen { get; init; }
+    /// <summary>
+    /// Typical size of a training drawing in its own pixels (median of max(width, height)). Drawings given as
+    /// absolute polylines at any scale are resized to this before dividing by <see cref="ScaleFactor"/>.
+    /// </summary>
+    public double DrawingExtent { get; init; } = 255;
     /// <summary>Where the weights came from: "trained" or the URL/path of an imported file.</summary>
     public string Source { get; init; } = "trained";
     public DatasetInfo? Dataset { get; init; }
