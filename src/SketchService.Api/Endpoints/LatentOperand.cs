@@ -1,0 +1,48 @@
+using System.ComponentModel;
+using SketchService.Api.Infrastructure;
+using SketchService.Api.Models;
+using SketchService.Api.Sketches;
+
+namespace SketchService.Api.Endpoints;
+
+/// <summary>A latent value given directly (<see cref="Z"/>) or as a sketch to encode (its posterior mean).</summary>
+public sealed record LatentOperand
+{
+    [Description("A latent vector (latent_size numbers).")]
+    public float[]? Z { get; init; }
+    [Description("Or a sketch as stroke-3 rows [dx, dy, pen_lifted] (encoded to its posterior mean).")]
+    public float[][]? Strokes { get; init; }
+    [Description("Or a sketch as Quick Draw polylines [[[x…],[y…]], …].")]
+    public float[][][]? Polylines { get; init; }
+
+    /// <summary>Resolves operands to z: given vectors are checked, sketches are encoded in one batch (VAE only).</summary>
+    public static float[][] Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, SketchEngine engine, int maxPoints)
+    {
+        var result = new float[operands.Count][];
+        var sketches = new List<(int Index, Inference.Strokes.StrokePoint[] Points)>();
+        for (var i = 0; i < operands.Count; i++)
+        {
+            var (field, op) = operands[i];
+            if (op is null) throw ApiProblem.Invalid(field, "give z, strokes or polylines");
+            var given = (op.Z is not null ? 1 : 0) + (op.Strokes is not null ? 1 : 0) + (op.Polylines is not null ? 1 : 0);
+            if (given != 1) throw ApiProblem.Invalid(field, "give exactly one of z, strokes or polylines");
+            if (op.Z is not null)
+            {
+                model.RequireEncoder("work with latent vectors");
+                result[i] = Limits.Latent(op.Z, model.Manifest.LatentSize, $"{field}.z");
+            }
+            else
+            {
+                model.RequireEncoder($"encode the sketch given as {field}");
+                var (points, _) = SketchSpace.Read(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model.Manifest, maxPoints, field);
+                sketches.Add((i, points));
+            }
+        }
+        if (sketches.Count > 0)
+        {
+            var posteriors = engine.Encode(model, [.. sketches.Select(s => s.Points)]);
+            for (var k = 0; k < sketches.Count; k++) result[sketches[k].Index] = posteriors[k].Mu;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,62 @@
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace SketchService.Api.Infrastructure;
+
+/// <summary>
+/// Serilog: settings from the "Serilog" configuration section, console output as text or compact JSON
+/// (<c>SketchService:JsonConsoleLogging</c>), and one request-completion event per request carrying the
+/// model id, endpoint, decoding steps and duration that the endpoints record in <see cref="RequestLog"/>.
+/// </summary>
+public static class Logging
+{
+    /// <summary>Logs start-up until the host's logger is configured (Program.cs).</summary>
+    public static Serilog.ILogger CreateBootstrapLogger() =>
+        new LoggerConfiguration().MinimumLevel.Information().WriteTo.Console().CreateBootstrapLogger();
+
+    public static WebApplicationBuilder AddSketchLogging(this WebApplicationBuilder builder)
+    {
+        var json = builder.Configuration.GetValue<bool>($"{SketchServiceOptions.Section}:{nameof(SketchServiceOptions.JsonConsoleLogging)}");
+        builder.Services.AddSerilog((services, lc) =>
+        {
+            lc.ReadFrom.Configuration(builder.Configuration)
+              .ReadFrom.Services(services)
+              .Enrich.FromLogContext();
+            // A console sink configured under Serilog:WriteTo wins; otherwise pick text or compact JSON here.
+            if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
+            {
+                if (json) lc.WriteTo.Console(new RenderedCompactJsonFormatter());
+                else lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+            }
+        });
+        builder.Services.AddScoped<RequestLog>();
+        return builder;
+    }
+
+    public static IApplicationBuilder UseSketchRequestLogging(this IApplicationBuilder app) =>
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            o.GetLevel = (http, _, ex) => ex is not null || http.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : http.Request.Path.StartsWithSegments("/health") ? LogEventLevel.Verbose : LogEventLevel.Information;
+            o.EnrichDiagnosticContext = (diag, http) =>
+            {
+                diag.Set("Endpoint", http.GetEndpoint()?.DisplayName ?? "(none)");
+                var log = http.RequestServices.GetService<RequestLog>();
+                if (log?.ModelId is { } id) diag.Set("ModelId", id);
+                if (log?.Steps is { } steps) diag.Set("Steps", steps);
+                if (log?.DecodeMs is { } ms) diag.Set("DecodeMs", Math.Round(ms, 1));
+                if (log?.Samples is { } n) diag.Set("Samples", n);
+            };
+        });
+}
+
+/// <summary>Per-request facts the endpoints fill in for the request-completion log event.</summary>
+public sealed class RequestLog
+{
+    public string? ModelId { get; set; }
+    public int? Steps { get; set; }
+    public double? DecodeMs { get; set; }
+    public int? Samples { get; set; }
+}

@@ -1,0 +1,46 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace SketchService.Api.Infrastructure;
+
+/// <summary>An example request body shown (and pre-filled for "Try it out") by Swagger UI.</summary>
+public sealed record ExampleRequest(string Json);
+
+public static class Swagger
+{
+    public static IServiceCollection AddSketchSwagger(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "SketchService",
+                Version = "v1",
+                Description = "Sketch-RNN (Ha & Eck 2017) over ONNX Runtime: encode sketches to a latent z, complete, decode, "
+                    + "interpolate, do latent arithmetic and generate. Strokes are stroke-3 rows [dx, dy, pen_lifted] in the model's "
+                    + "training pixels, or Quick Draw polylines [[[x…],[y…]],…] at any scale. Add ?format=svg or ?format=png to see a drawing.",
+            });
+            var xml = Path.Combine(AppContext.BaseDirectory, Assembly.GetExecutingAssembly().GetName().Name + ".xml");
+            if (File.Exists(xml)) o.IncludeXmlComments(xml);
+            o.OperationFilter<ExampleRequestFilter>();
+            o.SupportNonNullableReferenceTypes();
+        });
+        return services;
+    }
+
+    public static RouteHandlerBuilder WithExample(this RouteHandlerBuilder b, string json) => b.WithMetadata(new ExampleRequest(json));
+
+    private sealed class ExampleRequestFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            var example = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ExampleRequest>().FirstOrDefault();
+            if (example is null || operation.RequestBody?.Content is not { } content) return;
+            foreach (var media in content.Values)
+                if (media is OpenApiMediaType m) m.Example = JsonNode.Parse(example.Json);
+        }
+    }
+}

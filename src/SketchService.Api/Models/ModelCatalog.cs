@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using SketchService.Api.Infrastructure;
+using SketchService.Inference.Model;
+using SketchService.Inference.Runtime;
+
+namespace SketchService.Api.Models;
+
+/// <summary>A model the service serves: the runtime's loaded folder plus what the API needs to say about it.</summary>
+public sealed class LoadedModel(SketchModel runtime)
+{
+    public SketchModel Runtime { get; } = runtime;
+    public string Id => Runtime.Id;
+    public ModelManifest Manifest => Runtime.Manifest;
+    public bool HasEncoder => Manifest.HasEncoder;
+
+    /// <summary>Decoder-only models have no encoder and no z: 422 with what the client tried to do.</summary>
+    public void RequireEncoder(string action)
+    {
+        if (!HasEncoder)
+            throw ApiProblem.Unprocessable($"model '{Id}' is decoder-only (no encoder, no latent z): it cannot {action}. Use a VAE model, or /generate and /complete with condition none.");
+    }
+}
+
+/// <summary>
+/// Every model folder under <see cref="SketchServiceOptions.ModelsPath"/>, loaded and warmed up in the background at
+/// start-up (<see cref="ModelLoader"/>). Folders that fail to load are reported in <see cref="Failures"/> and logged.
+/// </summary>
+public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEnvironment env, ILogger<ModelCatalog> logger) : IDisposable
+{
+    private volatile IReadOnlyDictionary<string, LoadedModel> _models = new Dictionary<string, LoadedModel>();
+    private volatile IReadOnlyDictionary<string, string> _failures = new Dictionary<string, string>();
+    private volatile bool _ready;
+    private ModelRegistry? _registry;
+
+    public string ModelsPath { get; } = ResolveModelsPath(options.Value.ModelsPath, env.ContentRootPath);
+    public bool IsReady => _ready;
+    public IReadOnlyDictionary<string, LoadedModel> Models => _models;
+    public IReadOnlyDictionary<string, string> Failures => _failures;
+    public string? DefaultId => options.Value.DefaultModel is { Length: > 0 } id ? id : _models.Keys.Order(StringComparer.Ordinal).FirstOrDefault();
+
+    /// <summary>The named model, or the default one; 404 for an unknown id, 503 while models are still loading.</summary>
+    public LoadedModel Get(string? id)
+    {
+        if (!_ready) throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
+        if (string.IsNullOrEmpty(id))
+        {
+            id = DefaultId ?? throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "No models", $"No model could be loaded from {ModelsPath}.");
+        }
+        if (_models.TryGetValue(id, out var model)) return model;
+        var why = _failures.TryGetValue(id, out var reason) ? $" (its folder failed to load: {reason})" : "";
+        throw ApiProblem.NotFound($"no model '{id}'{why}; GET /models lists the models served");
+    }
+
+    /// <summary>Loads every model folder through the runtime's <see cref="ModelRegistry"/>, warms each model up and marks the catalog ready.</summary>
+    public void Load(CancellationToken ct)
+    {
+        var ort = new InferenceOptions { IntraOpThreads = options.Value.OrtThreads, UseCuda = options.Value.UseCuda };
+        var registry = ModelRegistry.Load(ModelsPath, ort, logger);
+        registry.WarmUp(ct);
+        _registry = registry;
+        _models = registry.Models.ToDictionary(m => m.Id, m => new LoadedModel(m), StringComparer.Ordinal);
+        _failures = registry.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
+        _ready = true;
+        logger.LogInformation("{Count} model(s) ready from {ModelsPath}; default {DefaultModel}", _models.Count, ModelsPath, DefaultId ?? "(none)");
+    }
+
+    /// <summary>
+    /// An absolute path as is; a relative one against the content root, or — when that has no such folder, as under
+    /// <c>dotnet run --project src/SketchService.Api</c> — against the first folder above it holding SketchService.sln.
+    /// </summary>
+    public static string ResolveModelsPath(string path, string contentRoot)
+    {
+        if (Path.IsPathRooted(path)) return path;
+        var direct = Path.GetFullPath(Path.Combine(contentRoot, path));
+        if (Directory.Exists(direct)) return direct;
+        for (var dir = new DirectoryInfo(contentRoot); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SketchService.sln")))
+                return Path.GetFullPath(Path.Combine(dir.FullName, path));
+        return direct;
+    }
+
+    public void Dispose() => _registry?.Dispose();
+}
+
+/// <summary>Loads the catalog off the start-up path so /health/live answers at once and /health/ready turns healthy after warm-up.</summary>
+public sealed class ModelLoader(ModelCatalog catalog, ILogger<ModelLoader> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    {
+        try { catalog.Load(stoppingToken); }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { logger.LogCritical(e, "Loading models failed"); }
+    }, stoppingToken);
+}
+
+/// <summary>Ready = the catalog has loaded and at least one model is loaded and warmed up.</summary>
+public sealed class ModelsReadyCheck(ModelCatalog catalog) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        var data = new Dictionary<string, object> { ["models"] = catalog.Models.Keys.ToArray(), ["failed"] = catalog.Failures.Keys.ToArray() };
+        return Task.FromResult(!catalog.IsReady ? HealthCheckResult.Unhealthy("loading models", data: data)
+            : catalog.Models.Count == 0 ? HealthCheckResult.Unhealthy($"no model loaded from {catalog.ModelsPath}", data: data)
+            : HealthCheckResult.Healthy($"{catalog.Models.Count} model(s) loaded and warmed up", data));
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using SketchService.Api;
+using SketchService.Api.Endpoints;
+using SketchService.Api.Infrastructure;
+using SketchService.Api.Models;
+using Serilog;
+
+Log.Logger = Logging.CreateBootstrapLogger();
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddSketchLogging();
+    builder.Services.AddOptions<SketchServiceOptions>().BindConfiguration(SketchServiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+    var options = builder.Configuration.GetSection(SketchServiceOptions.Section).Get<SketchServiceOptions>() ?? new();
+    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+    builder.Services.ConfigureHttpJsonOptions(o =>
+    {
+        o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        o.SerializerOptions.DictionaryKeyPolicy = null;
+    });
+    builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+    builder.Services.AddApiProblems();
+    builder.Services.AddSketchSwagger();
+    builder.Services.AddSketchHealthChecks();
+    builder.Services.AddSingleton<ModelCatalog>();
+    builder.Services.AddHostedService<ModelLoader>();
+    builder.Services.AddSingleton<SketchEngine>();
+    builder.Services.AddSingleton<Limits>();
+
+    var app = builder.Build();
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseSketchRequestLogging();
+    app.UseSwagger();
+    app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
+    app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+    app.MapSketchHealthChecks();
+    app.MapModelEndpoints();
+    app.MapEncodeEndpoints();
+    app.MapCompleteEndpoints();
+    app.MapDecodeEndpoints();
+    app.MapInterpolateEndpoints();
+    app.MapArithmeticEndpoints();
+    app.Run();
+}
+catch (Exception e) when (e is not HostAbortedException)
+{
+    Log.Fatal(e, "SketchService failed to start");
+    throw;
+}
+finally
+{
+    Log.CloseAndFlush();
+}
+
+public partial class Program;

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SketchService.Api;
+
+/// <summary>
+/// The "SketchService" configuration section (appsettings.json, or environment variables such as
+/// <c>SketchService__ModelsPath</c>, <c>SketchService__UseCuda</c>).
+/// </summary>
+public sealed class SketchServiceOptions
+{
+    public const string Section = "SketchService";
+
+    /// <summary>Folder holding one model folder per model id; relative paths are resolved against the content root
+    /// (and, when that has no such folder, against the repository root above it, so <c>dotnet run</c> serves <c>models/</c>).</summary>
+    public string ModelsPath { get; set; } = "models";
+
+    /// <summary>Model used when a request names none; default: the first model id in ordinal order.</summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>ONNX Runtime intra-op threads per session (0 = ORT's default).</summary>
+    [Range(0, 256)] public int OrtThreads { get; set; } = 1;
+
+    /// <summary>Run on the CUDA execution provider (needs the build with -p:OnnxRuntimeGpu=true).</summary>
+    public bool UseCuda { get; set; }
+
+    /// <summary>Default for a request's <c>max_steps</c>.</summary>
+    [Range(1, 10_000)] public int DefaultSteps { get; set; } = 250;
+
+    /// <summary>Hard cap on a request's <c>max_steps</c>.</summary>
+    [Range(1, 1_000_000)] public int MaxSteps { get; set; } = 1000;
+
+    /// <summary>Most sketches one request may sample (<c>samples</c>, <c>n</c> of /interpolate).</summary>
+    [Range(1, 1024)] public int MaxSamples { get; set; } = 16;
+
+    /// <summary>Most points in one input sketch.</summary>
+    [Range(1, 1_000_000)] public int MaxPoints { get; set; } = 2000;
+
+    /// <summary>Largest request body in bytes (Kestrel's MaxRequestBodySize).</summary>
+    [Range(1024, 1L << 30)] public long MaxBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Longest /arithmetic expression, in characters.</summary>
+    [Range(1, 100_000)] public int MaxExpressionLength { get; set; } = 500;
+
+    /// <summary>Temperature used when a request gives none.</summary>
+    [Range(0, 5)] public double DefaultTemperature { get; set; } = 0.5;
+
+    /// <summary>Highest temperature a request may ask for.</summary>
+    [Range(0, 10)] public double MaxTemperature { get; set; } = 2.0;
+
+    /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
+    public bool JsonConsoleLogging { get; set; }
+}

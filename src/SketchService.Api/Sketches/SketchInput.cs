@@ -1,0 +1,123 @@
+using System.ComponentModel;
+using SketchService.Api.Infrastructure;
+using SketchService.Inference.Model;
+using SketchService.Inference.Strokes;
+
+namespace SketchService.Api.Sketches;
+
+/// <summary>
+/// A sketch as sent by a client: exactly one of <see cref="Strokes"/> (stroke-3 rows <c>[dx, dy, pen_lifted]</c>
+/// in the model's training pixel space) or <see cref="Polylines"/> (Quick Draw strokes <c>[[x…],[y…]]</c>,
+/// absolute, any scale; a third timing array is allowed and ignored).
+/// </summary>
+public sealed record SketchInput
+{
+    [Description("Stroke-3 rows [dx, dy, pen_lifted] in the model's training pixel space (pen_lifted 0 or 1: the pen lifts after this point).")]
+    public float[][]? Strokes { get; init; }
+
+    [Description("Quick Draw polylines [[[x…],[y…]], …]: absolute coordinates at any scale; resized so max(width, height) = the model's drawing_extent.")]
+    public float[][][]? Polylines { get; init; }
+}
+
+/// <summary>A sketch in both output forms, in the caller's scale.</summary>
+public sealed record SketchOutput(
+    [property: Description("Stroke-3 rows [dx, dy, pen_lifted].")] float[][] Strokes,
+    [property: Description("Absolute polylines [[[x…],[y…]], …] (cumulative sums of the strokes).")] float[][][] Polylines)
+{
+    public int Points => Strokes.Length;
+}
+
+/// <summary>
+/// Maps between the caller's coordinates and the model's space (training pixels ÷ scale_factor). Stroke-3 input is
+/// in training pixels; polylines are shifted to the origin and scaled so max(width, height) = drawing_extent.
+/// </summary>
+public sealed class SketchSpace
+{
+    private readonly double _scaleFactor;
+    private readonly double _resize;     // caller units → training pixels
+    private readonly float _x0, _y0;     // caller's origin of the drawing
+    public bool FromPolylines { get; }
+
+    private SketchSpace(double scaleFactor, double resize, float x0, float y0, bool fromPolylines) =>
+        (_scaleFactor, _resize, _x0, _y0, FromPolylines) = (scaleFactor, resize, x0, y0, fromPolylines);
+
+    /// <summary>The model's training pixel space: stroke-3 × scale_factor.</summary>
+    public static SketchSpace Training(ModelManifest m) => new(m.ScaleFactor, 1, 0, 0, false);
+
+    /// <summary>Validates <paramref name="input"/> (reporting errors under <paramref name="field"/>) and converts it to model space.</summary>
+    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, int maxPoints, string field)
+    {
+        if (input is null) throw ApiProblem.Invalid(field, "a sketch is required: give 'strokes' (stroke-3) or 'polylines'");
+        if ((input.Strokes is null) == (input.Polylines is null))
+            throw ApiProblem.Invalid(field, "give exactly one of 'strokes' (stroke-3) or 'polylines'");
+        if (input.Strokes is { } rows)
+        {
+            if (rows.Length == 0) throw ApiProblem.Invalid($"{field}.strokes", "needs at least one point");
+            if (rows.Length > maxPoints) throw ApiProblem.Invalid($"{field}.strokes", $"has {rows.Length} points; the limit is {maxPoints}");
+            var points = new StrokePoint[rows.Length];
+            var sf = manifest.ScaleFactor;
+            for (var i = 0; i < rows.Length; i++)
+            {
+                var r = rows[i];
+                if (r is null || r.Length != 3) throw ApiProblem.Invalid($"{field}.strokes[{i}]", "must be [dx, dy, pen_lifted]");
+                if (!float.IsFinite(r[0]) || !float.IsFinite(r[1])) throw ApiProblem.Invalid($"{field}.strokes[{i}]", "dx and dy must be finite numbers");
+                if (r[2] is not (0 or 1)) throw ApiProblem.Invalid($"{field}.strokes[{i}][2]", "pen_lifted must be 0 or 1");
+                points[i] = new StrokePoint((float)(r[0] / sf), (float)(r[1] / sf), r[2] == 1);
+            }
+            return (points, Training(manifest));
+        }
+
+        var strokes = input.Polylines!;
+        if (strokes.Length == 0) throw ApiProblem.Invalid($"{field}.polylines", "needs at least one stroke");
+        var lines = new List<Polyline>(strokes.Length);
+        var total = 0;
+        for (var s = 0; s < strokes.Length; s++)
+        {
+            var st = strokes[s];
+            if (st is null || st.Length is < 2 or > 3 || st[0] is null || st[1] is null)
+                throw ApiProblem.Invalid($"{field}.polylines[{s}]", "must be [[x…], [y…]] (optionally [[x…], [y…], [t…]])");
+            if (st[0].Length != st[1].Length) throw ApiProblem.Invalid($"{field}.polylines[{s}]", $"has {st[0].Length} x values but {st[1].Length} y values");
+            if (st[0].Length == 0) throw ApiProblem.Invalid($"{field}.polylines[{s}]", "needs at least one point");
+            total += st[0].Length;
+            if (total > maxPoints) throw ApiProblem.Invalid($"{field}.polylines", $"has more than {maxPoints} points; the limit is {maxPoints}");
+            for (var i = 0; i < st[0].Length; i++)
+                if (!float.IsFinite(st[0][i]) || !float.IsFinite(st[1][i]))
+                    throw ApiProblem.Invalid($"{field}.polylines[{s}]", $"point {i} is not a pair of finite numbers");
+            lines.Add(new Polyline(st[0], st[1]));
+        }
+        var box = StrokeFormats.Bounds(lines);
+        var extent = Math.Max(box.Width, box.Height);
+        var resize = extent > 0 ? manifest.DrawingExtent / extent : 1.0;
+        var space = new SketchSpace(manifest.ScaleFactor, resize, box.MinX, box.MinY, true);
+        var scaled = lines.Select(l => new Polyline(
+            [.. l.X.Select(x => (float)((x - box.MinX) * resize / manifest.ScaleFactor))],
+            [.. l.Y.Select(y => (float)((y - box.MinY) * resize / manifest.ScaleFactor))])).ToList();
+        return (StrokeFormats.ToStroke3(scaled), space);
+    }
+
+    /// <summary>Model-space stroke-3 → both output forms in the caller's coordinates.</summary>
+    public SketchOutput ToOutput(ReadOnlySpan<StrokePoint> model)
+    {
+        var k = _scaleFactor / _resize;
+        var modelLines = StrokeFormats.ToPolylines(model);
+        var lines = modelLines.Select(l => new Polyline(
+            [.. l.X.Select(x => (float)(x * k + _x0))],
+            [.. l.Y.Select(y => (float)(y * k + _y0))])).ToList();
+        float[][] strokes;
+        if (FromPolylines)
+            strokes = [.. StrokeFormats.ToStroke3(lines).Select(p => new[] { p.Dx, p.Dy, p.PenLifted ? 1f : 0f })];
+        else
+        {
+            strokes = new float[model.Length][];
+            for (var i = 0; i < model.Length; i++)
+                strokes[i] = [(float)(model[i].Dx * k), (float)(model[i].Dy * k), model[i].PenLifted ? 1f : 0f];
+        }
+        return new SketchOutput(strokes, [.. lines.Select(l => new[] { l.X, l.Y })]);
+    }
+
+    /// <summary>One model-space offset in the caller's units (for streamed points).</summary>
+    public (float Dx, float Dy) Scale(float dx, float dy) => ((float)(dx * _scaleFactor / _resize), (float)(dy * _scaleFactor / _resize));
+
+    /// <summary>A model-space absolute position in the caller's coordinates.</summary>
+    public (float X, float Y) Position(float x, float y) => ((float)(x * _scaleFactor / _resize + _x0), (float)(y * _scaleFactor / _resize + _y0));
+}

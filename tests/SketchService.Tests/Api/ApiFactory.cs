@@ -1,0 +1,142 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using SketchService.Api.Models;
+using SketchService.Inference.Import;
+using SketchService.Inference.Model;
+using SketchService.Inference.Onnx;
+using SketchService.Tests.Onnx;
+
+namespace SketchService.Tests.Api;
+
+/// <summary>
+/// The one WebApplicationFactory of the HTTP tests: the real app on Kestrel at 127.0.0.1:{random port} (so Kestrel's
+/// body-size limit, client disconnects and the browser test are real), serving a temporary models folder:
+/// <list type="bullet">
+/// <item><c>tiny</c>: a VAE with random encoder/LSTM weights and a zero output layer whose bias fixes every step's
+/// mixture: component 0 (π logit 1 vs 0) has mean (0.5, −0.25) in model units, scale_factor 10, so greedy decoding
+/// draws (5, −2.5) pixels per point, pen down, and never ends.</item>
+/// <item><c>bird</c>: Google's pretrained decoder-only bird imported from shared/models/magenta/bird.gen.json.</item>
+/// <item><c>sheep</c>: the repository's committed models/sheep, when present.</item>
+/// <item><c>broken</c>: a folder with an unreadable model.json, which must be reported and skipped.</item>
+/// </list>
+/// </summary>
+public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const int MaxStepsCap = 100_000;
+    public const double TinyScale = 10;
+    public static readonly (float X, float Y) TinyMean = (0.5f, -0.25f);
+
+    private readonly TempFolder _models = new();
+    public string ModelsPath => _models.Path;
+    public bool HasSheep { get; }
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public ApiFactory()
+    {
+        ModelWriter.Write(Path.Combine(ModelsPath, "tiny"), TinyWeights(), new ModelManifest
+        {
+            Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = 100, DrawingExtent = 100, Source = "test",
+        });
+        MagentaModel.Import(SharedData.Path("models", "magenta", "bird.gen.json"), Path.Combine(ModelsPath, "bird"), "magenta:bird");
+        var sheep = Path.Combine(RepoRoot, "models", "sheep");
+        if (File.Exists(Path.Combine(sheep, ModelFolder.ManifestFile)))
+        {
+            HasSheep = true;
+            var target = Directory.CreateDirectory(Path.Combine(ModelsPath, "sheep")).FullName;
+            foreach (var f in Directory.GetFiles(sheep)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        }
+        Directory.CreateDirectory(Path.Combine(ModelsPath, "broken"));
+        File.WriteAllText(Path.Combine(ModelsPath, "broken", ModelFolder.ManifestFile), "{ not json");
+        UseKestrel(0);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        builder.UseSetting("SketchService:ModelsPath", ModelsPath);
+        builder.UseSetting("SketchService:DefaultModel", "tiny");
+        builder.UseSetting("SketchService:MaxSteps", MaxStepsCap.ToString());
+        builder.UseSetting("urls", "http://127.0.0.1:0");
+    }
+
+    public SketchEngine Engine => Services.GetRequiredService<SketchEngine>();
+
+    /// <summary>The Kestrel address, e.g. http://127.0.0.1:41234.</summary>
+    public Uri BaseAddress => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public HttpClient Client() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+    public async ValueTask InitializeAsync()
+    {
+        StartServer();
+        using var client = Client();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            using var r = await client.GetAsync("/health/ready");
+            if (r.IsSuccessStatusCode) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("models not ready: " + await r.Content.ReadAsStringAsync());
+            await Task.Delay(100);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _models.Dispose();
+    }
+
+    /// <summary>Encoder and LSTM random; output layer zero with a bias that fixes the mixture (see the class summary).</summary>
+    private static SketchRnnWeights TinyWeights()
+    {
+        var w = TestWeights.Random(seed: 5, vae: true, encoder: 6, decoder: 8, latent: 4, mixtures: 2);
+        const int M = 2;
+        var bias = new float[6 * M + 3];
+        bias[0] = 3; bias[1] = 0; bias[2] = -1;              // pen logits: down, up, end
+        bias[3] = 1; bias[4] = 0;                            // π logits
+        bias[3 + M] = TinyMean.X; bias[3 + M + 1] = 2;       // μx
+        bias[3 + 2 * M] = TinyMean.Y; bias[3 + 2 * M + 1] = -2; // μy
+        bias[3 + 3 * M] = -1; bias[3 + 3 * M + 1] = -1;      // log σx
+        bias[3 + 4 * M] = -1; bias[3 + 4 * M + 1] = -1;      // log σy
+        var output = new LinearWeights(w.Output.InputSize, w.Output.OutputSize, new float[w.Output.Weight.Length], bias);
+        return w with { Output = output };
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SketchService.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("no SketchService.sln above " + AppContext.BaseDirectory);
+    }
+}
+
+[CollectionDefinition("Api")]
+public sealed class ApiCollection : ICollectionFixture<ApiFactory>;
+
+/// <summary>JSON helpers for the HTTP tests: the API speaks snake_case.</summary>
+internal static class Http
+{
+    public static async Task<(HttpResponseMessage Response, JsonNode? Body)> PostJson(this HttpClient client, string path, object body, string accept = "application/json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = body is string s ? new StringContent(s, System.Text.Encoding.UTF8, "application/json") : JsonContent.Create(body),
+        };
+        request.Headers.Accept.ParseAdd(accept);
+        var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        JsonNode? node = null;
+        try { node = text.Length > 0 ? JsonNode.Parse(text) : null; } catch (JsonException) { }
+        return (response, node);
+    }
+
+    public static float[] Floats(this JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+
+    public static float[][] Rows(this JsonNode? node) => node!.AsArray().Select(r => r.Floats()).ToArray();
+}
