@@ -28,9 +28,9 @@ try
     builder.Services.AddSingleton<Limits>();
 
     var app = builder.Build();
+    app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseSketchRequestLogging();
     app.UseSwagger();
     app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
     app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();

@@ -21,12 +21,12 @@ public sealed class Limits(IOptions<SketchServiceOptions> options)
         return v;
     }
 
-    public float Temperature(double? value, string field = "temperature")
+    public double Temperature(double? value, string field = "temperature")
     {
         var v = value ?? Options.DefaultTemperature;
         if (!double.IsFinite(v) || v < 0 || v > Options.MaxTemperature)
             throw ApiProblem.Invalid(field, $"must be a number between 0 and {Options.MaxTemperature}; got {v}");
-        return (float)v;
+        return v;
     }
 
     /// <summary>The seed as given, or a fresh random one (returned in the response so the result can be reproduced).</summary>

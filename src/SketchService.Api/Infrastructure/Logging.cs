@@ -27,7 +27,7 @@ public static class Logging
             if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
             {
                 if (json) lc.WriteTo.Console(new RenderedCompactJsonFormatter());
-                else lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+                else lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}");
             }
         });
         builder.Services.AddScoped<RequestLog>();

@@ -10,7 +10,7 @@ namespace SketchService.Api.Models;
 /// What to decode, in model space: a prefix to prime over (shared by all samples), one z shared by all samples or
 /// one per sample (VAE) or none (decoder-only), and the sampling settings.
 /// </summary>
-public sealed record DecodeJob(StrokePoint[]? Prefix, IReadOnlyList<float[]>? Z, int Samples, float Temperature, int Seed, int MaxSteps);
+public sealed record DecodeJob(StrokePoint[]? Prefix, IReadOnlyList<float[]>? Z, int Samples, double Temperature, int Seed, int MaxSteps);
 
 /// <summary>The generated points of every sample (prefix and end point excluded), steps run and whether each ended by itself.</summary>
 public sealed record DecodeOutcome(StrokePoint[][] Generated, int[] Steps, bool[] Ended, TimeSpan Duration);
@@ -59,7 +59,7 @@ public sealed class SketchEngine
             using var decoder = new SketchDecoder(model.Runtime, new DecodeOptions
             {
                 Samples = job.Samples,
-                Temperature = job.Temperature,
+                Temperature = (float)job.Temperature,
                 MaxSteps = job.MaxSteps,
                 Seed = job.Seed,
                 Z = z,
