@@ -138,6 +138,24 @@ public static class CompleteEndpoints
         Func<DecodeOutcome, CompleteResponse> response, RequestLog log, JsonSerializerOptions options, SketchEngine engine,
         [EnumeratorCancellation] CancellationToken ct)
     {
+        // Decoding stops when the client goes (ct = RequestAborted) and also whenever this stream stops being read
+        // (a failed write, the result disposing the enumerator), whichever Kestrel notices first.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            await foreach (var item in Stream(model, job, prefix, space, response, log, options, engine, stop.Token))
+                yield return item;
+        }
+        finally
+        {
+            stop.Cancel();
+        }
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> Stream(LoadedModel model, DecodeJob job, StrokePoint[] prefix, SketchSpace space,
+        Func<DecodeOutcome, CompleteResponse> response, RequestLog log, JsonSerializerOptions options, SketchEngine engine,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
         // Bounded: a client that reads slowly slows its own decoding instead of queueing steps in memory.
         var channel = Channel.CreateBounded<DecodeStep>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         var decoding = engine.DecodeAsync(model, job, s =>

@@ -80,7 +80,8 @@ public sealed class StreamingTests(ApiFactory app)
         var engine = app.Engine;
         var ct = TestContext.Current.CancellationToken;
         var before = engine.StepsDecoded;
-        using (var client = app.Client())
+        // No draining: SocketsHttpHandler would otherwise read up to 1 MB of the rest of the response to reuse the connection.
+        using (var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = app.BaseAddress })
         {
             // tiny never ends at τ = 0, so this would run 100 000 steps (seconds) if nobody stopped it.
             using var response = await client.SendAsync(Request(new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 } } }, temperature = 0, max_steps = ApiFactory.MaxStepsCap }),
@@ -90,13 +91,17 @@ public sealed class StreamingTests(ApiFactory app)
             Assert.Equal(1, engine.ActiveDecodes);
         } // disposing the response and client closes the connection
 
+        var atDisconnect = engine.StepsDecoded;
         var clock = Stopwatch.StartNew();
-        while (engine.ActiveDecodes > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, ct);
+        while (engine.ActiveDecodes > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(1, ct);
+        var stoppedAfter = clock.ElapsedMilliseconds;
         Assert.Equal(0, engine.ActiveDecodes);
         var afterStop = engine.StepsDecoded;
         await Task.Delay(300, ct);
         Assert.Equal(afterStop, engine.StepsDecoded); // no longer growing
-        Assert.True(afterStop - before < ApiFactory.MaxStepsCap / 2, $"decoded {afterStop - before} steps after disconnecting");
-        TestContext.Current.SendDiagnosticMessage($"disconnect: decoding stopped after {afterStop - before} steps, {clock.ElapsedMilliseconds} ms after the client left");
+        // Decoding runs ahead of the client only as far as the bounded channel and socket buffers allow; it must not
+        // get anywhere near the 100 000 steps asked for.
+        Assert.True(afterStop - before < 5000, $"decoded {afterStop - before} steps in all; the client left after 5");
+        TestContext.Current.SendDiagnosticMessage($"disconnect: {atDisconnect - before} steps decoded when the client left, {afterStop - atDisconnect} more after; decoding ended {stoppedAfter} ms after the client left");
     }
 }
