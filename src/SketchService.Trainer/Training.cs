@@ -117,7 +117,8 @@ public sealed class Training(TrainOptions o, TextWriter log)
                 {
                     log.WriteLine();
                     log.WriteLine($"error: the loss became {(double.IsFinite(lr) ? kl : lr)} at step {step + 1} (Lr {lr}, KL {kl}); stopping without saving. " +
-                                  $"The last good checkpoint is {latest} (step of its state.json). Try a lower --lr or a different --seed.");
+                                  (Directory.Exists(latest) ? $"The last good checkpoint is {latest} (step {RunState.Read(latest).Step}). " : "No checkpoint had been saved yet. ") +
+                                  "Try a lower --lr, a lower --grad-clip or another --seed.");
                     return 2;
                 }
                 optimizer.step();
