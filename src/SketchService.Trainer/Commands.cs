@@ -109,8 +109,12 @@ public static class Commands
         var (model, state) = Export.LoadCheckpoint(run, which);
         using (model)
         {
-            var manifest = Export.Write(model, state, Export.LoadData(state, data), outFolder, name, Console.Out);
-            Console.WriteLine($"wrote {outFolder}: {manifest.Kind}, {string.Join(", ", manifest.Sha256.Keys)} (step {manifest.StepsTrained})");
+            var trainingData = Export.LoadData(state, data);
+            var manifest = Export.Write(model, state, trainingData, outFolder, name, Console.Out);
+            var log = Path.Combine(run, Training.LogFile);
+            if (File.Exists(log)) File.Copy(log, Path.Combine(outFolder, Training.LogFile), overwrite: true);
+            Pictures.Draw(outFolder, trainingData.Test, log);
+            Console.WriteLine($"wrote {outFolder}: {manifest.Kind}, {string.Join(", ", manifest.Sha256.Keys)}, {Training.LogFile}, {Pictures.LossCurveFile}, {Pictures.SamplesFile} (step {manifest.StepsTrained})");
             return 0;
         }
     }
