@@ -21,7 +21,7 @@ public sealed record TrainOptions
 
 /// <summary>What a checkpoint folder records besides the weights.</summary>
 public sealed record RunState(HParams HParams, long Step, double ScaleFactor, string Dataset, int Train, int Valid, int Test,
-    double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed)
+    double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed, IReadOnlyList<string> Data)
 {
     public const string File = "state.json";
     public const string Weights = "model.bin";
@@ -86,7 +86,7 @@ public sealed class Training(TrainOptions o, TextWriter log)
             model.save(Path.Combine(tmp, RunState.Weights));
             optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
             new RunState(hp, step, data.ScaleFactor, data.Name, data.Train.Length, data.Valid.Length, data.Test.Length,
-                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, o.Seed).Write(tmp);
+                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, o.Seed, o.Data.Select(Path.GetFullPath).ToArray()).Write(tmp);
             var target = Path.Combine(o.Out, dir);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(tmp, target);
@@ -117,7 +117,8 @@ public sealed class Training(TrainOptions o, TextWriter log)
                 {
                     log.WriteLine();
                     log.WriteLine($"error: the loss became {(double.IsFinite(lr) ? kl : lr)} at step {step + 1} (Lr {lr}, KL {kl}); stopping without saving. " +
-                                  $"The last good checkpoint is {latest} (step of its state.json). Try a lower --lr or a different --seed.");
+                                  (Directory.Exists(latest) ? $"The last good checkpoint is {latest} (step {RunState.Read(latest).Step}). " : "No checkpoint had been saved yet. ") +
+                                  "Try a lower --lr, a lower --grad-clip or another --seed.");
                     return 2;
                 }
                 optimizer.step();

@@ -44,8 +44,8 @@ public sealed record ModelManifest
     /// <summary>File name → lower-case hex sha256 of every ONNX file in the folder.</summary>
     public Dictionary<string, string> Sha256 { get; init; } = new();
 
-    public int ParamsSize => 6 * Mixtures + 3;
-    public bool HasEncoder => Kind == ModelKind.Vae;
+    [JsonIgnore] public int ParamsSize => 6 * Mixtures + 3;
+    [JsonIgnore] public bool HasEncoder => Kind == ModelKind.Vae;
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

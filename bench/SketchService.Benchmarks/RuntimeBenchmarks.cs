@@ -1,0 +1,97 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using SketchService.Inference.Model;
+using SketchService.Inference.Onnx;
+using SketchService.Inference.Runtime;
+using SketchService.Inference.Strokes;
+
+namespace SketchService.Benchmarks;
+
+/// <summary>
+/// The service's hot paths at the default sizes (encoder 256, decoder 512, z 128, M 20) on random weights, with the
+/// ORT options the service uses (one intra-op thread). In-process and short so the whole run takes a few minutes.
+/// </summary>
+[Config(typeof(ShortConfig))]
+[MemoryDiagnoser]
+public class RuntimeBenchmarks
+{
+    private const int EncoderSize = 256, DecoderSize = 512, LatentSize = 128, Mixtures = 20, Points = 250;
+
+    private string folder = "";
+    private SketchModel model = null!;
+    private float[] z = [];
+    private StrokePoint[][] sketch = [];
+    private DecoderState state = null!;
+    private SketchDecoder running = null!;
+
+    private sealed class ShortConfig : ManualConfig
+    {
+        public ShortConfig()
+        {
+            AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10));
+            AddColumn(StatisticColumn.P50, StatisticColumn.P95);
+        }
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        folder = Directory.CreateTempSubdirectory("sketch-bench-").FullName;
+        var rng = new Random(1);
+        var weights = RandomWeights(rng);
+        // Pen "end" made impossible, so a completion always runs the full 250 steps.
+        weights.Output.Bias[2] = -100;
+        ModelWriter.Write(folder, weights, new ModelManifest
+        {
+            Name = "bench", Kind = ModelKind.Vae, DecoderSize = DecoderSize, Mixtures = Mixtures, ScaleFactor = 1, MaxSeqLen = Points,
+        });
+        model = SketchModel.Load(folder, new InferenceOptions());
+        z = [.. Enumerable.Range(0, LatentSize).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        sketch = [[.. Enumerable.Range(0, Points).Select(i => new StrokePoint((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, i % 25 == 24))]];
+        state = model.CreateDecoder(1, [z]);
+        StrokeFormats.StartToken.CopyTo(state.Input);
+        running = new SketchDecoder(model, new DecodeOptions { Z = [z], MaxSteps = int.MaxValue, Seed = 1 });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        running.Dispose();
+        state.Dispose();
+        model.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>One decoder_step run at batch 1 (LSTM cell + output layer), no sampling.</summary>
+    [Benchmark]
+    public float DecoderStep() => state.Step()[0];
+
+    /// <summary>One step of the sampling loop: decoder step, mixture sampling and feeding the point back.</summary>
+    [Benchmark]
+    public int SampledStep() => running.Next().Length;
+
+    /// <summary>A whole request: decoder state from z, 250 sampled steps, the sketch collected.</summary>
+    [Benchmark]
+    public int Completion250Steps() =>
+        SketchDecoder.Decode(model, new DecodeOptions { Z = [z], MaxSteps = Points, Temperature = 0.5f, Seed = 2 })[0].Points.Length;
+
+    /// <summary>Encoding one 250-point sketch to (μ, σ).</summary>
+    [Benchmark]
+    public float Encode250Points() => model.Encode(sketch)[0].Mu[0];
+
+    private static SketchRnnWeights RandomWeights(Random rng)
+    {
+        float[] Values(int n, float scale) => [.. Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale)];
+        LstmWeights Lstm(int input, int hidden) =>
+            new(input, hidden, Values(4 * hidden * input, 0.1f), Values(4 * hidden * hidden, 0.05f), Values(4 * hidden, 0.1f), Values(4 * hidden, 0.1f));
+        LinearWeights Linear(int input, int output) => new(input, output, Values(output * input, 0.05f), Values(output, 0.1f));
+        return new SketchRnnWeights(
+            new EncoderWeights(Lstm(5, EncoderSize), Lstm(5, EncoderSize), Linear(2 * EncoderSize, LatentSize), Linear(2 * EncoderSize, LatentSize)),
+            Linear(LatentSize, 2 * DecoderSize),
+            Lstm(5 + LatentSize, DecoderSize),
+            Linear(DecoderSize, 6 * Mixtures + 3));
+    }
+}

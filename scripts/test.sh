@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: builds the solution, runs the service/unit tests, then the TorchSharp trainer tests
+# (through the newer glibc/libstdc++ loader where this machine needs one; see scripts/torch-loader.sh).
+# Ends with one line "N passed, N failed, N skipped" over all of them; exits non-zero on any failure.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+results="$root/artifacts/test-results"
+rm -rf "$results"; mkdir -p "$results"
+
+echo "== build"
+dotnet build SketchService.sln -c Release -nologo -v q -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+run_tests() { # name, dotnet executable
+  local name="$1" dotnet="$2"
+  echo "== $name"
+  "$dotnet" "tests/$name/bin/Release/net10.0/$name.dll" -noColor -xml "$results/$name.xml" || status=1
+  [ -s "$results/$name.xml" ] || { echo "$name produced no results"; status=1; }
+}
+
+run_tests SketchService.Tests dotnet
+torch_dotnet="$(scripts/torch-loader.sh)" || { echo "could not provision the TorchSharp loader"; status=1; torch_dotnet=""; }
+[ -n "$torch_dotnet" ] && run_tests SketchService.Trainer.Tests "$torch_dotnet"
+
+# Sum the totals of every assembly in every report.
+read -r passed failed skipped < <(cat "$results"/*.xml 2>/dev/null | grep -o '<assembly [^>]*' | awk '
+  { for (i = 1; i <= NF; i++) { split($i, kv, "="); gsub(/"/, "", kv[2]); v[kv[1]] += kv[2] } }
+  END { printf "%d %d %d\n", v["passed"], v["failed"] + v["errors"], v["skipped"] + v["not-run"] }')
+[ "${failed:-0}" -eq 0 ] || status=1
+[ "${passed:-0}" -gt 0 ] || status=1
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit $status

@@ -1,0 +1,89 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SketchService.Inference.Model;
+using SketchService.Inference.Onnx;
+using SketchService.Inference.Strokes;
+using TorchSharp;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace SketchService.Trainer.Tests;
+
+/// <summary>ONNX Runtime on the exported graphs against TorchSharp on the same weights and real sketches.</summary>
+public class OnnxParityTests
+{
+    private const double Tolerance = 1e-5;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Exported_graphs_match_TorchSharp_on_real_sketches(bool conditional)
+    {
+        torch.random.manual_seed(7);
+        using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, Conditional = conditional });
+        model.eval();
+        var folder = Directory.CreateTempSubdirectory("parity-").FullName;
+        try
+        {
+            ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest { Name = "parity", Kind = ModelKind.Vae, DecoderSize = 32, Mixtures = 20, ScaleFactor = 1, MaxSeqLen = 250 });
+            var data = TrainingData.Load([SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz")], 250);
+            var max = AssertParity(model, folder, data.Valid.Take(4).ToArray(), steps: 20);
+            Assert.True(max <= Tolerance, $"max |Δ| {max:E2} > {Tolerance:E0}");
+        }
+        finally { Directory.Delete(folder, true); }
+    }
+
+    /// <summary>Compares encoder (μ, σ̂), initial state and <paramref name="steps"/> teacher-forced decoder steps; returns max |Δ|.</summary>
+    public static double AssertParity(SketchRnn model, string folder, StrokePoint[][] sketches, int steps)
+    {
+        using var noGrad = torch.no_grad();
+        var batch = StrokeDataset.ToStroke5Batch(sketches);
+        var (enc, dec, _, lens) = Batch.ToTensors(batch);
+        int b = batch.BatchSize, t = batch.MaxLength, hSize = model.H.DecoderSize, z = model.H.LatentSize;
+        double max = 0;
+        void Compare(Tensor expected, float[] actual) =>
+            max = Math.Max(max, expected.contiguous().data<float>().ToArray().Zip(actual, (e, a) => Math.Abs(e - (double)a)).Max());
+
+        Tensor? zT = null;
+        float[]? zArr = null;
+        if (model.H.Conditional)
+        {
+            var (mu, presig) = model.Encode(enc, lens);
+            using var encoder = new InferenceSession(Path.Combine(folder, ModelFolder.EncoderFile));
+            using var r = encoder.Run([
+                NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Strokes, new DenseTensor<float>(enc.contiguous().data<float>().ToArray(), [t, b, 5])),
+                NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Lengths, new DenseTensor<int>(batch.Lengths, [b]))]);
+            Compare(mu, r.First(x => x.Name == ModelFolder.Encoder.Mu).AsTensor<float>().ToArray());
+            Compare(presig, r.First(x => x.Name == ModelFolder.Encoder.Presig).AsTensor<float>().ToArray());
+            zT = mu;
+            zArr = mu.data<float>().ToArray();
+        }
+
+        var (h0, c0) = model.InitialState(zT, b);
+        float[] h = h0.data<float>().ToArray(), c = c0.data<float>().ToArray();
+        if (zArr is not null)
+        {
+            using var init = new InferenceSession(Path.Combine(folder, ModelFolder.DecoderInitFile));
+            using var r = init.Run([NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderInit.Z, new DenseTensor<float>(zArr, [b, z]))]);
+            Compare(h0, h = r.First(x => x.Name == ModelFolder.DecoderInit.H).AsTensor<float>().ToArray());
+            Compare(c0, c = r.First(x => x.Name == ModelFolder.DecoderInit.C).AsTensor<float>().ToArray());
+        }
+
+        var expected = model.Decode(dec, zT); // [T, B, 6M+3]
+        using var step = new InferenceSession(Path.Combine(folder, ModelFolder.DecoderStepFile));
+        for (var i = 0; i < Math.Min(steps, t); i++)
+        {
+            var inputs = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.X, new DenseTensor<float>(dec[i].contiguous().data<float>().ToArray(), [b, 5])),
+                NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.H, new DenseTensor<float>(h, [b, hSize])),
+                NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.C, new DenseTensor<float>(c, [b, hSize])),
+            };
+            if (zArr is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.Z, new DenseTensor<float>(zArr, [b, z])));
+            using var r = step.Run(inputs);
+            Compare(expected[i], r.First(x => x.Name == ModelFolder.DecoderStep.Params).AsTensor<float>().ToArray());
+            h = r.First(x => x.Name == ModelFolder.DecoderStep.HOut).AsTensor<float>().ToArray();
+            c = r.First(x => x.Name == ModelFolder.DecoderStep.COut).AsTensor<float>().ToArray();
+        }
+        return max;
+    }
+}
