@@ -5,6 +5,13 @@ using SketchService.Api.Infrastructure;
 using SketchService.Api.Models;
 using Serilog;
 
+// Container health check (no shell or curl in the chiseled image): GET /health/ready, exit 0 or 1, no host started.
+if (Probe.IsRequested(args))
+{
+    Environment.ExitCode = await Probe.RunAsync(args[1..], Console.Out);
+    return;
+}
+
 Log.Logger = Logging.CreateBootstrapLogger();
 try
 {
