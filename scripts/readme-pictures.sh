@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Draws the README's completion pictures: imports three of Google's pretrained models from ../shared into a temp
+# folder, serves them with the API, and asks POST /complete?format=svg to continue the first strokes of real
+# Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+shared="$root/../shared"
+tmp="$(mktemp -d)"; trap 'kill $api 2>/dev/null || true; rm -rf "$tmp"' EXIT
+dotnet build src/SketchService.Trainer -c Release -nologo -v q -clp:ErrorsOnly
+dotnet build src/SketchService.Api -c Release -nologo -v q -clp:ErrorsOnly
+classes=(bird dog bicycle)
+for c in "${classes[@]}"; do
+  dotnet src/SketchService.Trainer/bin/Release/net10.0/sketch-trainer.dll import-magenta "$shared/models/magenta/$c.gen.json" --out "$tmp/models/$c" >/dev/null
+done
+port=5099
+SketchService__ModelsPath="$tmp/models" ASPNETCORE_URLS="http://127.0.0.1:$port" \
+  dotnet src/SketchService.Api/bin/Release/net10.0/SketchService.Api.dll >"$tmp/api.log" 2>&1 & api=$!
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 1; done
+mkdir -p docs/images
+for c in "${classes[@]}"; do
+  # The first drawing of the class, cut to its first strokes (the first third of them, at least one).
+  body="$(python3 - "$shared/data/quickdraw/simplified/$c.ndjson" "$c" <<'PY'
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())["drawing"]
+keep = d[:max(1, len(d) // 3)]
+print(json.dumps({"model": sys.argv[2], "sketch": {"polylines": keep}, "samples": 4, "temperature": 0.5, "seed": 3, "max_steps": 300}))
+PY
+)"
+  curl -sf -X POST "http://127.0.0.1:$port/complete?format=svg" -H 'Content-Type: application/json' -H 'Accept: application/json' \
+       -d "$body" -o "docs/images/complete-$c.svg"
+  echo "docs/images/complete-$c.svg"
+done
