@@ -32,7 +32,7 @@ public static class ArithmeticEndpoints
             .WithName("Arithmetic").WithTags("Latent")
             .WithSummary("Evaluate a latent expression over named sketches / z's and decode the result (VAE models).")
             .WithDescription("Parse errors are 400 ProblemDetails with the 0-based `position` and what was expected.")
-            .WithExample("""{"expression":"a + (b - c)","operands":{"a":{"strokes":[[0,0,0],[40,0,0],[0,40,0],[-40,0,0],[0,-40,1]]},"b":{"strokes":[[0,0,0],[30,40,0],[30,-40,1]]},"c":{"z":[0,0,0,0]}},"temperature":0.1,"seed":5,"max_steps":120}""")
+            .WithExample("""{"expression":"a + (b - c)","operands":{"a":{"strokes":[[0,0,0],[40,0,0],[0,40,0],[-40,0,0],[0,-40,1]]},"b":{"strokes":[[0,0,0],[30,40,0],[30,-40,1]]},"c":{"z":"$z"}},"temperature":0.1,"seed":5,"max_steps":120}""")
             .Produces<ArithmeticResponse>(200, "application/json", "image/svg+xml", "image/png")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
         return app;

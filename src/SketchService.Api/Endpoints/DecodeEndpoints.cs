@@ -44,7 +44,7 @@ public static class DecodeEndpoints
         app.MapPost("/decode", Decode)
             .WithName("Decode").WithTags("Sketches")
             .WithSummary("Decode a latent z to sketches (VAE models).")
-            .WithExample("""{"z":[0,0,0,0],"samples":2,"temperature":0.3,"seed":7,"max_steps":150}""")
+            .WithExample("""{"z":"$z","samples":2,"temperature":0.3,"seed":7,"max_steps":150}""")
             .Produces<DecodeResponse>(200, "application/json", "image/svg+xml", "image/png")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
         app.MapPost("/generate", Generate)

@@ -29,13 +29,13 @@ public sealed record SketchOutput(
 
 /// <summary>
 /// Maps between the caller's coordinates and the model's space (training pixels ÷ scale_factor). Stroke-3 input is
-/// in training pixels; polylines are shifted to the origin and scaled so max(width, height) = drawing_extent.
+/// in training pixels; polylines are shifted so their first point is the origin and scaled so max(width, height) = drawing_extent.
 /// </summary>
 public sealed class SketchSpace
 {
     private readonly double _scaleFactor;
     private readonly double _resize;     // caller units → training pixels
-    private readonly float _x0, _y0;     // caller's origin of the drawing
+    private readonly float _x0, _y0;     // the caller's first point of the drawing
     public bool FromPolylines { get; }
 
     private SketchSpace(double scaleFactor, double resize, float x0, float y0, bool fromPolylines) =>
@@ -88,10 +88,13 @@ public sealed class SketchSpace
         var box = StrokeFormats.Bounds(lines);
         var extent = Math.Max(box.Width, box.Height);
         var resize = extent > 0 ? manifest.DrawingExtent / extent : 1.0;
-        var space = new SketchSpace(manifest.ScaleFactor, resize, box.MinX, box.MinY, true);
+        // The drawing's first point becomes the origin, so the first stroke-3 offset is (0, 0): training data
+        // start with an ordinary small offset, and a jump from some corner would be an input the model never saw.
+        var (x0, y0) = (lines[0].X[0], lines[0].Y[0]);
+        var space = new SketchSpace(manifest.ScaleFactor, resize, x0, y0, true);
         var scaled = lines.Select(l => new Polyline(
-            [.. l.X.Select(x => (float)((x - box.MinX) * resize / manifest.ScaleFactor))],
-            [.. l.Y.Select(y => (float)((y - box.MinY) * resize / manifest.ScaleFactor))])).ToList();
+            [.. l.X.Select(x => (float)((x - x0) * resize / manifest.ScaleFactor))],
+            [.. l.Y.Select(y => (float)((y - y0) * resize / manifest.ScaleFactor))])).ToList();
         return (StrokeFormats.ToStroke3(scaled), space);
     }
 
