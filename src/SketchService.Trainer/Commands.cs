@@ -144,6 +144,9 @@ public static class Commands
         torch.set_num_threads(threads);
         var training = new Training(options, Console.Out);
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; training.RequestStop(); Console.Error.WriteLine("\nCtrl-C: saving a checkpoint after this step…"); };
+        // `docker stop` and process managers send SIGTERM: save as for Ctrl-C.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; training.RequestStop(); Console.Error.WriteLine("\nSIGTERM: saving a checkpoint after this step…"); });
         return training.Run();
     }
 }
