@@ -92,6 +92,19 @@ public sealed class Training(TrainOptions o, TextWriter log)
             Directory.Move(tmp, target);
         }
 
+        // Validation loss = Lr + w_KL·max(KL, floor) at the final KL weight: the checkpoint kept as "best".
+        var lastValidated = -1L;
+        (double Lr, double Kl) ValidateAndSave()
+        {
+            var (vLr, vKl) = Evaluate(model, data.Valid, hp, o.Seed);
+            var vLoss = vLr + hp.KlWeight * Math.Max(vKl, hp.KlTolerance);
+            progress.Line($"step {step}: valid Lr {vLr:F4}, KL {vKl:F4}" + (vLoss < best.Loss ? " (best)" : ""));
+            if (vLoss < best.Loss) { best = (vLoss, step); Save(BestDir); }
+            Save(LatestDir);
+            lastValidated = step;
+            return (vLr, vKl);
+        }
+
         while (step < o.MaxSteps && !_stop && (o.TimeBudget is not { } budget || clock.Elapsed < budget))
         {
             if (epoch.Count == 0) foreach (var b in StrokeDataset.BucketedBatches(lengths, hp.BatchSize, rng)) epoch.Enqueue(b);
@@ -129,24 +142,13 @@ public sealed class Training(TrainOptions o, TextWriter log)
             string validLr = "", validKl = "";
             if (step % o.ValidEvery == 0 || step == o.MaxSteps)
             {
-                var (vLr, vKl) = Evaluate(model, data.Valid, hp, o.Seed);
-                var vLoss = vLr + hp.KlWeight * Math.Max(vKl, hp.KlTolerance);
-                progress.Line($"step {step}: valid Lr {vLr:F4}, KL {vKl:F4}" + (vLoss < best.Loss ? " (best)" : ""));
+                var (vLr, vKl) = ValidateAndSave();
                 (validLr, validKl) = (F(vLr), F(vKl));
-                if (vLoss < best.Loss) { best = (vLoss, step); Save(BestDir); }
-                Save(LatestDir);
             }
             File.AppendAllText(csvPath, $"{step},{F(elapsedBefore + clock.Elapsed.TotalSeconds)},{F(lr)},{F(kl)},{F(wKl)},{F(learningRate)},{validLr},{validKl}\n");
         }
 
-        if (step > startStep && step % o.ValidEvery != 0)
-        {
-            var (vLr, vKl) = Evaluate(model, data.Valid, hp, o.Seed);
-            var vLoss = vLr + hp.KlWeight * Math.Max(vKl, hp.KlTolerance);
-            progress.Line($"step {step}: valid Lr {vLr:F4}, KL {vKl:F4}" + (vLoss < best.Loss ? " (best)" : ""));
-            if (vLoss < best.Loss) { best = (vLoss, step); Save(BestDir); }
-            Save(LatestDir);
-        }
+        if (step > startStep && step != lastValidated) ValidateAndSave(); // stopped between validations
         progress.Line($"{(_stop ? "interrupted; saved" : "finished")} at step {step} after {TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds):hh\\:mm\\:ss}; best valid at step {best.Step}. Checkpoints in {o.Out}");
         return 0;
     }
