@@ -69,9 +69,7 @@ public static class ArithmeticEndpoints
 
         var job = new DecodeJob(null, [z], 1, limits.Temperature(request.Temperature), Limits.Seed(request.Seed), limits.Steps(request.MaxSteps));
         var outcome = await engine.DecodeAsync(model, job, null, ct);
-        log.Samples = 1;
-        log.Steps = outcome.Steps[0];
-        log.DecodeMs = outcome.Duration.TotalMilliseconds;
+        log.Record(outcome);
         var sketch = SketchResult.From(SketchSpace.Training(model.Manifest).ToOutput(outcome.Generated[0]), outcome.Steps[0], outcome.Ended[0]);
         var response = new ArithmeticResponse(model.Id, text, z, env, job.Seed, job.Temperature, sketch, DecodeStats.From(outcome));
         return SketchResults.Respond(response, format, () => [sketch.ToStroke3()], () => [text]);

@@ -122,8 +122,7 @@ public static class CompleteEndpoints
         if (!stream)
         {
             var outcome = await engine.DecodeAsync(model, job, null, http.RequestAborted);
-            log.Steps = outcome.Steps.DefaultIfEmpty(0).Max();
-            log.DecodeMs = outcome.Duration.TotalMilliseconds;
+            log.Record(outcome);
             var response = Response(outcome);
             return SketchResults.Respond(response, format, () => [.. response.Sketches.Select(s => s.ToStroke3())]);
         }
@@ -193,8 +192,7 @@ public static class CompleteEndpoints
             yield return new SseItem<string>(JsonSerializer.Serialize(new ProblemDetails { Status = 500, Title = "Decoding failed", Detail = error }, options), "error");
             yield break;
         }
-        log.Steps = outcome.Steps.DefaultIfEmpty(0).Max();
-        log.DecodeMs = outcome.Duration.TotalMilliseconds;
+        log.Record(outcome);
         yield return new SseItem<string>(JsonSerializer.Serialize(response(outcome), options), "done");
     }
 

@@ -88,9 +88,7 @@ public static class DecodeEndpoints
     internal static async Task<IResult> Run(LoadedModel model, DecodeJob job, IReadOnlyList<float[]?> zs, string? format, SketchEngine engine, RequestLog log, CancellationToken ct)
     {
         var outcome = await engine.DecodeAsync(model, job, null, ct);
-        log.Samples = job.Samples;
-        log.Steps = outcome.Steps.DefaultIfEmpty(0).Max();
-        log.DecodeMs = outcome.Duration.TotalMilliseconds;
+        log.Record(outcome);
         var space = SketchSpace.Training(model.Manifest);
         var sketches = outcome.Generated.Select((g, i) => SketchResult.From(space.ToOutput(g), outcome.Steps[i], outcome.Ended[i])).ToList();
         var response = new DecodeResponse(model.Id, job.Seed, job.Temperature, zs, sketches, DecodeStats.From(outcome));

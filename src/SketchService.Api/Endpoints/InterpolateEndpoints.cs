@@ -63,9 +63,7 @@ public static class InterpolateEndpoints
         var zs = LatentMath.Interpolate(ends[0], ends[1], n, mode);
 
         var outcome = await engine.DecodeAsync(model, new DecodeJob(null, zs, n, temperature, seed, steps), null, ct);
-        log.Samples = n;
-        log.Steps = outcome.Steps.DefaultIfEmpty(0).Max();
-        log.DecodeMs = outcome.Duration.TotalMilliseconds;
+        log.Record(outcome);
         var space = SketchSpace.Training(model.Manifest);
         var frames = zs.Select((z, i) => new InterpolationFrame((double)i / (n - 1), z,
             SketchResult.From(space.ToOutput(outcome.Generated[i]), outcome.Steps[i], outcome.Ended[i]))).ToList();

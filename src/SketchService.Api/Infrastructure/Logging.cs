@@ -59,4 +59,12 @@ public sealed class RequestLog
     public int? Steps { get; set; }
     public double? DecodeMs { get; set; }
     public int? Samples { get; set; }
+
+    /// <summary>Records a finished decoding run: its samples, its longest sample's steps and its duration.</summary>
+    public void Record(SketchService.Api.Models.DecodeOutcome outcome)
+    {
+        Samples = outcome.Generated.Length;
+        Steps = outcome.Steps.DefaultIfEmpty(0).Max();
+        DecodeMs = outcome.Duration.TotalMilliseconds;
+    }
 }
