@@ -78,20 +78,11 @@ public static class Simplifier
 
     private static (double MinX, double MinY, double Scale) AlignAndScale(IReadOnlyList<Polyline> raw)
     {
-        double minX = double.MaxValue, minY = double.MaxValue, maxX = double.MinValue, maxY = double.MinValue;
-        foreach (var stroke in raw)
-        {
-            for (var i = 0; i < stroke.Count; i++)
-            {
-                minX = Math.Min(minX, stroke.X[i]);
-                maxX = Math.Max(maxX, stroke.X[i]);
-                minY = Math.Min(minY, stroke.Y[i]);
-                maxY = Math.Max(maxY, stroke.Y[i]);
-            }
-        }
-        var extent = Math.Max(maxX - minX, maxY - minY);
+        var box = StrokeFormats.Bounds(raw);
+        // Extents in double, as Google's pipeline computes them (float subtraction changes a few roundings).
+        var extent = Math.Max((double)box.MaxX - box.MinX, (double)box.MaxY - box.MinY);
         // A drawing that is a single dot has nothing to scale; it just moves to (0, 0).
-        return (minX, minY, extent > 0 ? TargetExtent / extent : 1.0);
+        return (box.MinX, box.MinY, extent > 0 ? TargetExtent / extent : 1.0);
     }
 
     private static (double[] X, double[] Y) Resample(double[] x, double[] y, double spacing)
