@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using SketchService.Inference.Latent;
 using SketchService.Inference.Model;
 using SketchService.Inference.Rendering;
 using SketchService.Inference.Runtime;
@@ -36,11 +37,10 @@ public static class Pictures
             captions.AddRange(reconstructions.Select(_ => "reconstruction τ=0.1"));
         }
         var rng = new Random(seed);
-        float[] Prior() => Enumerable.Range(0, model.Manifest.LatentSize).Select(_ => Gaussian(rng)).ToArray();
         var free = SketchDecoder.Decode(model, new DecodeOptions
         {
             Samples = count, Temperature = 0.5f, Seed = seed,
-            Z = model.Manifest.HasEncoder ? Enumerable.Range(0, count).Select(_ => Prior()).ToArray() : null,
+            Z = model.Manifest.HasEncoder ? Enumerable.Range(0, count).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng)).ToArray() : null,
         });
         rows.AddRange(free.Select(f => f.Points));
         captions.AddRange(free.Select(_ => "sample τ=0.5"));
@@ -49,8 +49,6 @@ public static class Pictures
             : $"{model.Manifest.Name}: {count} unconditional samples (τ = 0.5)";
         File.WriteAllText(Path.Combine(modelFolder, SamplesFile), SketchSvg.Grid(rows, count, 120, captions, title));
     }
-
-    private static float Gaussian(Random r) => (float)(Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble()));
 
     /// <summary>Two panels (Lr, KL): training values smoothed, validation values as dots, against the step.</summary>
     public static string LossCurve(string[] csvLines)
