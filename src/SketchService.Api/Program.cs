@@ -2,7 +2,7 @@ using System.Text.Json;
 using SketchService.Api;
 using SketchService.Api.Endpoints;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using Serilog;
 
 // Container health check (no shell or curl in the chiseled image): GET /health/ready, exit 0 or 1, no host started.
@@ -31,7 +31,7 @@ try
     builder.Services.AddSketchHealthChecks();
     builder.Services.AddSingleton<ModelCatalog>();
     builder.Services.AddHostedService<ModelLoader>();
-    builder.Services.AddSingleton<SketchEngine>();
+    builder.Services.AddSketchMetrics();
     builder.Services.AddSingleton<Limits>();
 
     var app = builder.Build();
@@ -42,6 +42,7 @@ try
     app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
     app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
     app.MapSketchHealthChecks();
+    app.MapSketchMetrics();
     app.MapModelEndpoints();
     app.MapEncodeEndpoints();
     app.MapCompleteEndpoints();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using SketchService.Inference.Batching;
 
 namespace SketchService.Api;
 
@@ -47,6 +48,33 @@ public sealed class SketchServiceOptions
     /// <summary>Highest temperature a request may ask for.</summary>
     [Range(0, 10)] public double MaxTemperature { get; set; } = 2.0;
 
+    /// <summary>Most rows (sketches being drawn, over all requests) one model's decoder steps at once; more wait in its queue.</summary>
+    [Range(1, 4096)] public int MaxLiveRows { get; set; } = 128;
+
+    /// <summary>Most requests per model waiting for rows; one more gets 429 at once.</summary>
+    [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Deadline of a decoding request in seconds, waiting for rows included: past it, 503 (or <c>event: error</c> in a stream). 0: none.</summary>
+    [Range(0, 86_400)] public double RequestDeadlineSeconds { get; set; } = 30;
+
+    /// <summary>Most work one request may ask for: samples × (prefix points + max_steps) decoder rows-steps.</summary>
+    [Range(1, 100_000_000)] public int MaxRequestCost { get; set; } = 20_000;
+
+    /// <summary>Most sketches encoded in one batched encoder run.</summary>
+    [Range(1, 1024)] public int MaxEncodeBatch { get; set; } = 32;
+
+    /// <summary>How long the encoder waits for more sketches to batch with the first, in milliseconds.</summary>
+    [Range(0, 1000)] public double EncodeBatchWaitMs { get; set; } = 1;
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
+
+    public BatchingOptions Batching() => new()
+    {
+        MaxLiveRows = MaxLiveRows,
+        MaxQueuedRequests = MaxQueuedRequests,
+        RequestDeadline = RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null,
+        MaxEncodeBatch = MaxEncodeBatch,
+        EncodeBatchWait = TimeSpan.FromMilliseconds(EncodeBatchWaitMs),
+    };
 }

@@ -1,8 +1,9 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
 using SketchService.Inference.Latent;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Endpoints;
 
@@ -39,9 +40,10 @@ public static class ArithmeticEndpoints
     }
 
     private static async Task<IResult> Arithmetic(ArithmeticRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
-        ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log, CancellationToken ct)
+        [AsParameters] SketchServices services, CancellationToken ct)
     {
-        var model = models.Get(request.Model);
+        var (limits, log) = (services.Limits, services.Log);
+        var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
         SketchResults.Parse(format);
         var text = request.Expression;
@@ -59,7 +61,9 @@ public static class ArithmeticEndpoints
         if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{string.Join(", ", unused.Select(m => $"'{m}'"))} not used in the expression");
         model.RequireEncoder("do latent arithmetic");
         var names = expression.Operands;
-        var values = LatentOperand.Resolve([.. names.Select(n => ($"operands.{n}", given[n]))], model, engine, limits.Options.MaxPoints);
+        var steps = limits.Steps(request.MaxSteps);
+        limits.Cost(model.Id, 1, 0, steps);
+        var values = await LatentOperand.Resolve([.. names.Select(n => ($"operands.{n}", given[n]))], model, limits.Options.MaxPoints, ct);
         var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
         float[] z;
         try { z = expression.Evaluate(env); }
@@ -67,11 +71,10 @@ public static class ArithmeticEndpoints
         if (z.Length != model.Manifest.LatentSize || z.Any(v => !float.IsFinite(v)))
             throw ApiProblem.Invalid("expression", $"must evaluate to a finite vector of {model.Manifest.LatentSize} numbers");
 
-        var job = new DecodeJob(null, [z], 1, limits.Temperature(request.Temperature), Limits.Seed(request.Seed), limits.Steps(request.MaxSteps));
-        var outcome = await engine.DecodeAsync(model, job, null, ct);
-        log.Record(outcome);
-        var sketch = SketchResult.From(SketchSpace.Training(model.Manifest).ToOutput(outcome.Generated[0]), outcome.Steps[0], outcome.Ended[0]);
-        var response = new ArithmeticResponse(model.Id, text, z, env, job.Seed, job.Temperature, sketch, DecodeStats.From(outcome));
+        var result = await model.DecodeAsync(new DecodeOptions { Temperature = (float)limits.Temperature(request.Temperature), Seed = Limits.Seed(request.Seed), MaxSteps = steps, Z = [z] }, ct);
+        log.Record(result);
+        var sketch = SketchResults.From(result, SketchSpace.Training(model.Manifest))[0];
+        var response = new ArithmeticResponse(model.Id, text, z, env, result.Seed, limits.Temperature(request.Temperature), sketch, DecodeStats.From(result));
         return SketchResults.Respond(response, format, () => [sketch.ToStroke3()], () => [text]);
     }
 

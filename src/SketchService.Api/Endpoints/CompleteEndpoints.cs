@@ -7,7 +7,8 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
+using SketchService.Inference.Batching;
 using SketchService.Api.Sketches;
 using SketchService.Inference.Runtime;
 using SketchService.Inference.Strokes;
@@ -45,13 +46,15 @@ public sealed record CompleteResponse(
     DecodeStats Stats);
 
 public sealed record DecodeStats(
-    [property: Description("Decoder steps run for the batch (the longest sample).")] int Steps,
-    [property: Description("Wall time of priming + sampling in ms.")] double DurationMs,
+    [property: Description("Decoder steps sampled for the batch (the longest sample).")] int Steps,
+    [property: Description("Wall time from joining the decoder batch to the last point, in ms (priming included).")] double DurationMs,
+    [property: Description("Time spent waiting for free decoder rows, in ms.")] double QueuedMs,
     [property: Description("How many samples ended by themselves before max_steps.")] int EndedByThemselves,
     int Samples)
 {
-    public static DecodeStats From(DecodeOutcome o) =>
-        new(o.Steps.DefaultIfEmpty(0).Max(), Math.Round(o.Duration.TotalMilliseconds, 2), o.Ended.Count(e => e), o.Ended.Length);
+    public static DecodeStats From(DecodeResult r) =>
+        new(r.Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max(), Math.Round(r.Duration.TotalMilliseconds, 2),
+            Math.Round(r.Queued.TotalMilliseconds, 2), r.Sketches.Count(s => s.Ended), r.Sketches.Count);
 }
 
 /// <summary>One streamed point (<c>event: step</c>) in the caller's coordinates.</summary>
@@ -79,8 +82,9 @@ public static class CompleteEndpoints
     }
 
     private static async Task<IResult> Complete(CompleteRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
-        HttpContext http, ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
+        [AsParameters] SketchServices services, HttpContext http)
     {
+        var (models, limits, log) = (services.Models, services.Limits, services.Log);
         var model = models.Get(request.Model);
         log.ModelId = model.Id;
         var kind = SketchResults.Parse(format);
@@ -89,6 +93,7 @@ public static class CompleteEndpoints
         var temperature = limits.Temperature(request.Temperature);
         var steps = limits.Steps(request.MaxSteps);
         var seed = Limits.Seed(request.Seed);
+        limits.Cost(model.Id, samples, prefix.Length, steps);
         var condition = (request.Condition ?? "auto").ToLowerInvariant() switch
         {
             "auto" => request.Z is not null ? "z" : model.HasEncoder ? "encoding" : "none",
@@ -104,46 +109,74 @@ public static class CompleteEndpoints
                 break;
             case "encoding":
                 model.RequireEncoder("condition on the encoding of the sketch");
-                z = engine.Encode(model, [prefix])[0].Mu;
+                z = (await model.EncodeAsync([prefix], http.RequestAborted))[0].Mu;
                 break;
             default:
                 if (model.HasEncoder) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
                 if (request.Z is not null) throw ApiProblem.Invalid("z", "is only used with condition z");
                 break;
         }
-        var job = new DecodeJob(prefix, z is null ? null : [z], samples, temperature, seed, steps);
+        var options = new DecodeOptions
+        {
+            Samples = samples, Temperature = (float)temperature, MaxSteps = steps, Seed = seed, Z = z is null ? null : [z], Prefix = prefix,
+        };
         log.Samples = samples;
 
-        CompleteResponse Response(DecodeOutcome o) => new(model.Id, condition, z, seed, temperature, prefix.Length,
-            [.. o.Generated.Select((g, i) => SketchResult.From(space.ToOutput([.. prefix, .. g]), o.Steps[i], o.Ended[i]))], DecodeStats.From(o));
+        CompleteResponse Response(DecodeResult r) => new(model.Id, condition, z, seed, temperature, prefix.Length,
+            SketchResults.From(r, space, prefix), DecodeStats.From(r));
 
         var accept = http.Request.Headers.Accept.ToString();
         var stream = kind == "json" && (accept.Length == 0 || accept.Contains("text/event-stream") || !accept.Contains("application/json"));
         if (!stream)
         {
-            var outcome = await engine.DecodeAsync(model, job, null, http.RequestAborted);
-            log.Record(outcome);
-            var response = Response(outcome);
+            var result = await model.DecodeAsync(options, http.RequestAborted);
+            log.Record(result);
+            var response = Response(result);
             return SketchResults.Respond(response, format, () => [.. response.Sketches.Select(s => s.ToStroke3())]);
         }
 
+        // Decoding stops when the client goes (RequestAborted) and also whenever the stream stops being read (a failed
+        // write, the result disposing the enumerator), whichever Kestrel notices first. Submitting before the stream
+        // starts lets a full model answer 429 as a status, not as an event.
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        DecodeRun run;
+        try { run = model.Start(options, stream: true, stop.Token); }
+        catch { stop.Dispose(); throw; }
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(Events(model, job, prefix, space, Response, log, json.Value.SerializerOptions, engine, http.RequestAborted));
+        return TypedResults.ServerSentEvents(Events(run, stop, space, Response, log, services.Logger, services.Json.Value.SerializerOptions));
     }
 
-    /// <summary>step events as the decoder produces them (bridged from its thread by a channel), then done (or error).</summary>
-    private static async IAsyncEnumerable<SseItem<string>> Events(LoadedModel model, DecodeJob job, StrokePoint[] prefix, SketchSpace space,
-        Func<DecodeOutcome, CompleteResponse> response, RequestLog log, JsonSerializerOptions options, SketchEngine engine,
-        [EnumeratorCancellation] CancellationToken ct)
+    /// <summary><c>step</c> events as the batch decodes them, then <c>done</c> with the whole response, or <c>error</c> with a ProblemDetails.</summary>
+    private static async IAsyncEnumerable<SseItem<string>> Events(DecodeRun run, CancellationTokenSource stop, SketchSpace space,
+        Func<DecodeResult, CompleteResponse> response, RequestLog log, ILogger logger, JsonSerializerOptions options)
     {
-        // Decoding stops when the client goes (ct = RequestAborted) and also whenever this stream stops being read
-        // (a failed write, the result disposing the enumerator), whichever Kestrel notices first.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var _ = stop;
         try
         {
-            await foreach (var item in Stream(model, job, prefix, space, response, log, options, engine, stop.Token))
-                yield return item;
+            await foreach (var step in ReadAll(run.Steps))
+            {
+                foreach (var p in step.Points)
+                {
+                    var (dx, dy) = space.Scale(p.Dx, p.Dy);
+                    var (x, y) = space.Position(p.X, p.Y);
+                    var data = new StepEvent(p.Sample, step.Index, dx, dy, x, y, p.Pen switch { PenState.Down => "down", PenState.Up => "up", _ => "end" });
+                    yield return new SseItem<string>(JsonSerializer.Serialize(data, options), "step");
+                }
+            }
+
+            DecodeResult? result = null;
+            ProblemDetails? problem = null;
+            try { result = await run.Result; }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { yield break; }
+            catch (Exception e) { problem = StreamProblem(e, log, logger); }
+            if (result is null)
+            {
+                yield return new SseItem<string>(JsonSerializer.Serialize(problem, options), "error");
+                yield break;
+            }
+            log.Record(result);
+            yield return new SseItem<string>(JsonSerializer.Serialize(response(result), options), "done");
         }
         finally
         {
@@ -151,59 +184,26 @@ public static class CompleteEndpoints
         }
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Stream(LoadedModel model, DecodeJob job, StrokePoint[] prefix, SketchSpace space,
-        Func<DecodeOutcome, CompleteResponse> response, RequestLog log, JsonSerializerOptions options, SketchEngine engine,
-        [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>What a stream that already started says when its decoding fails; logged, and marked on the request log.</summary>
+    private static ProblemDetails StreamProblem(Exception e, RequestLog log, ILogger logger)
     {
-        // Bounded: a client that reads slowly slows its own decoding instead of queueing steps in memory.
-        var channel = Channel.CreateBounded<DecodeStep>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
-        var decoding = engine.DecodeAsync(model, job, s =>
-            {
-                if (!channel.Writer.TryWrite(s)) channel.Writer.WriteAsync(s, ct).AsTask().GetAwaiter().GetResult();
-            }, ct)
-            .ContinueWith(t => { channel.Writer.TryComplete(t.Exception?.InnerException); return t; }, TaskScheduler.Default).Unwrap();
-
-        // Absolute position of each sample's pen in model space, starting where the given strokes end.
-        float startX = 0, startY = 0;
-        foreach (var p in prefix) { startX += p.Dx; startY += p.Dy; }
-        var x = Enumerable.Repeat(startX, job.Samples).ToArray();
-        var y = Enumerable.Repeat(startY, job.Samples).ToArray();
-
-        await foreach (var step in ReadAll(channel.Reader, ct))
+        log.Failure = e.Message;
+        if (e is DeadlineExceededException)
         {
-            foreach (var p in step.Points)
-            {
-                var i = p.Sample;
-                var (dx, dy) = space.Scale(p.Dx, p.Dy);
-                if (p.Pen != PenState.End) { x[i] += p.Dx; y[i] += p.Dy; }
-                var (ax, ay) = space.Position(x[i], y[i]);
-                var data = new StepEvent(i, step.Index, dx, dy, ax, ay, p.Pen switch { PenState.Down => "down", PenState.Up => "up", _ => "end" });
-                yield return new SseItem<string>(JsonSerializer.Serialize(data, options), "step");
-            }
+            logger.LogWarning("Stream stopped: {Reason}", e.Message);
+            return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = e.Message };
         }
-
-        DecodeOutcome? outcome = null;
-        string? error = null;
-        try { outcome = await decoding; }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { yield break; }
-        catch (Exception e) { error = e is ApiProblem ap ? ap.Message : "decoding failed; see the server log"; }
-        if (outcome is null)
-        {
-            yield return new SseItem<string>(JsonSerializer.Serialize(new ProblemDetails { Status = 500, Title = "Decoding failed", Detail = error }, options), "error");
-            yield break;
-        }
-        log.Record(outcome);
-        yield return new SseItem<string>(JsonSerializer.Serialize(response(outcome), options), "done");
+        logger.LogError(e, "Decoding failed mid-stream");
+        return new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Decoding failed", Detail = $"decoding failed after the stream started: {e.Message}" };
     }
 
-    /// <summary>Reads a channel to its end; a faulted channel ends the loop quietly (the fault is reported from the decoding task).</summary>
-    private static async IAsyncEnumerable<T> ReadAll<T>(ChannelReader<T> reader, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Reads a channel to its end; a faulted channel ends the loop quietly (the fault is reported from the run's result).</summary>
+    private static async IAsyncEnumerable<T> ReadAll<T>(ChannelReader<T> reader)
     {
         while (true)
         {
             bool more;
-            try { more = await reader.WaitToReadAsync(ct); }
-            catch (OperationCanceledException) { yield break; }
+            try { more = await reader.WaitToReadAsync(); }
             catch (Exception) { yield break; }
             if (!more) yield break;
             while (reader.TryRead(out var item)) yield return item;

@@ -1,8 +1,9 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
 using SketchService.Inference.Latent;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Endpoints;
 
@@ -57,41 +58,45 @@ public static class DecodeEndpoints
     }
 
     private static async Task<IResult> Decode(DecodeRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
-        ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log, CancellationToken ct)
+        [AsParameters] SketchServices services, CancellationToken ct)
     {
-        var model = models.Get(request.Model);
-        log.ModelId = model.Id;
+        var model = services.Models.Get(request.Model);
+        services.Log.ModelId = model.Id;
         SketchResults.Parse(format);
         model.RequireEncoder("decode a z (a decoder-only model is not conditioned on z; use /generate)");
         var z = Limits.Latent(request.Z, model.Manifest.LatentSize, "z");
-        var samples = limits.Samples(request.Samples);
-        var job = new DecodeJob(null, [z], samples, limits.Temperature(request.Temperature), Limits.Seed(request.Seed), limits.Steps(request.MaxSteps));
-        return await Run(model, job, Enumerable.Repeat<float[]?>(z, samples).ToList(), format, engine, log, ct);
+        var samples = services.Limits.Samples(request.Samples);
+        return await Run(model, samples, [z], request.Temperature, request.Seed, request.MaxSteps, format, services, ct);
     }
 
     private static async Task<IResult> Generate(GenerateRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
-        ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log, CancellationToken ct)
+        [AsParameters] SketchServices services, CancellationToken ct)
     {
-        var model = models.Get(request.Model);
-        log.ModelId = model.Id;
+        var model = services.Models.Get(request.Model);
+        services.Log.ModelId = model.Id;
         SketchResults.Parse(format);
-        var samples = limits.Samples(request.Samples);
+        var samples = services.Limits.Samples(request.Samples);
         var seed = Limits.Seed(request.Seed);
         var rng = new Random(seed);
-        List<float[]?> zs = model.HasEncoder
-            ? [.. Enumerable.Range(0, samples).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng))]
-            : [.. Enumerable.Repeat<float[]?>(null, samples)];
-        var job = new DecodeJob(null, model.HasEncoder ? [.. zs.Select(z => z!)] : null, samples, limits.Temperature(request.Temperature), seed, limits.Steps(request.MaxSteps));
-        return await Run(model, job, zs, format, engine, log, ct);
+        float[][]? zs = model.HasEncoder ? [.. Enumerable.Range(0, samples).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng))] : null;
+        return await Run(model, samples, zs, request.Temperature, seed, request.MaxSteps, format, services, ct);
     }
 
-    internal static async Task<IResult> Run(LoadedModel model, DecodeJob job, IReadOnlyList<float[]?> zs, string? format, SketchEngine engine, RequestLog log, CancellationToken ct)
+    /// <summary>Decodes from one z shared by every sample, one z per sample, or none (decoder-only), and answers.</summary>
+    private static async Task<IResult> Run(LoadedModel model, int samples, float[][]? z, double? temperature, int? seed, int? maxSteps,
+        string? format, SketchServices services, CancellationToken ct)
     {
-        var outcome = await engine.DecodeAsync(model, job, null, ct);
-        log.Record(outcome);
-        var space = SketchSpace.Training(model.Manifest);
-        var sketches = outcome.Generated.Select((g, i) => SketchResult.From(space.ToOutput(g), outcome.Steps[i], outcome.Ended[i])).ToList();
-        var response = new DecodeResponse(model.Id, job.Seed, job.Temperature, zs, sketches, DecodeStats.From(outcome));
+        var limits = services.Limits;
+        var options = new DecodeOptions
+        {
+            Samples = samples, Temperature = (float)limits.Temperature(temperature), Seed = Limits.Seed(seed), MaxSteps = limits.Steps(maxSteps), Z = z,
+        };
+        limits.Cost(model.Id, samples, 0, options.MaxSteps!.Value);
+        var result = await model.DecodeAsync(options, ct);
+        services.Log.Record(result);
+        var sketches = SketchResults.From(result, SketchSpace.Training(model.Manifest));
+        IReadOnlyList<float[]?> zs = [.. Enumerable.Range(0, samples).Select(i => z?[z.Length == samples ? i : 0])];
+        var response = new DecodeResponse(model.Id, result.Seed, options.Temperature, zs, sketches, DecodeStats.From(result));
         return SketchResults.Respond(response, format, () => [.. sketches.Select(s => s.ToStroke3())]);
     }
 }

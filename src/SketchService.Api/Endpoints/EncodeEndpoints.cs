@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
 
 namespace SketchService.Api.Endpoints;
@@ -35,13 +35,14 @@ public static class EncodeEndpoints
         return app;
     }
 
-    private static Ok<EncodeResponse> Encode(EncodeRequest request, ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log)
+    private static async Task<Ok<EncodeResponse>> Encode(EncodeRequest request, [AsParameters] SketchServices services, CancellationToken ct)
     {
-        var model = models.Get(request.Model);
+        var (limits, log) = (services.Limits, services.Log);
+        var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
         model.RequireEncoder("encode a sketch");
         var (sketch, _) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options.MaxPoints, "sketch");
-        var posterior = engine.Encode(model, [sketch])[0];
+        var posterior = (await model.EncodeAsync([sketch], ct))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
         return TypedResults.Ok(new EncodeResponse(model.Id, posterior.Mu, posterior.Sigma, z, request.Seed));
     }

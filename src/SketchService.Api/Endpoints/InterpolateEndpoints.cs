@@ -1,8 +1,9 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
 using SketchService.Inference.Latent;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Endpoints;
 
@@ -42,9 +43,10 @@ public static class InterpolateEndpoints
     }
 
     private static async Task<IResult> Interpolate(InterpolateRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
-        ModelCatalog models, SketchEngine engine, Limits limits, RequestLog log, CancellationToken ct)
+        [AsParameters] SketchServices services, CancellationToken ct)
     {
-        var model = models.Get(request.Model);
+        var (limits, log) = (services.Limits, services.Log);
+        var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
         SketchResults.Parse(format);
         model.RequireEncoder("interpolate in latent space");
@@ -59,15 +61,15 @@ public static class InterpolateEndpoints
         var temperature = limits.Temperature(request.Temperature);
         var steps = limits.Steps(request.MaxSteps);
         var seed = Limits.Seed(request.Seed);
-        var ends = LatentOperand.Resolve([("from", request.From), ("to", request.To)], model, engine, limits.Options.MaxPoints);
+        limits.Cost(model.Id, n, 0, steps);
+        var ends = await LatentOperand.Resolve([("from", request.From), ("to", request.To)], model, limits.Options.MaxPoints, ct);
         var zs = LatentMath.Interpolate(ends[0], ends[1], n, mode);
 
-        var outcome = await engine.DecodeAsync(model, new DecodeJob(null, zs, n, temperature, seed, steps), null, ct);
-        log.Record(outcome);
-        var space = SketchSpace.Training(model.Manifest);
-        var frames = zs.Select((z, i) => new InterpolationFrame((double)i / (n - 1), z,
-            SketchResult.From(space.ToOutput(outcome.Generated[i]), outcome.Steps[i], outcome.Ended[i]))).ToList();
-        var response = new InterpolateResponse(model.Id, mode == InterpolationMode.Spherical ? "slerp" : "lerp", seed, temperature, frames, DecodeStats.From(outcome));
+        var result = await model.DecodeAsync(new DecodeOptions { Samples = n, Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = zs }, ct);
+        log.Record(result);
+        var sketches = SketchResults.From(result, SketchSpace.Training(model.Manifest));
+        var frames = zs.Select((z, i) => new InterpolationFrame((double)i / (n - 1), z, sketches[i])).ToList();
+        var response = new InterpolateResponse(model.Id, mode == InterpolationMode.Spherical ? "slerp" : "lerp", seed, temperature, frames, DecodeStats.From(result));
         return SketchResults.Respond(response, format, () => [.. frames.Select(f => f.Sketch.ToStroke3())],
             () => [.. frames.Select(f => $"t = {f.T:0.##}")]);
     }

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
 
 namespace SketchService.Api.Endpoints;
@@ -16,7 +16,7 @@ public sealed record LatentOperand
     public float[][][]? Polylines { get; init; }
 
     /// <summary>Resolves operands to z: given vectors are checked, sketches are encoded in one batch (VAE only).</summary>
-    public static float[][] Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, SketchEngine engine, int maxPoints)
+    public static async Task<float[][]> Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, int maxPoints, CancellationToken ct)
     {
         var result = new float[operands.Count][];
         var sketches = new List<(int Index, Inference.Strokes.StrokePoint[] Points)>();
@@ -40,7 +40,7 @@ public sealed record LatentOperand
         }
         if (sketches.Count > 0)
         {
-            var posteriors = engine.Encode(model, [.. sketches.Select(s => s.Points)]);
+            var posteriors = await model.EncodeAsync([.. sketches.Select(s => s.Points)], ct);
             for (var k = 0; k < sketches.Count; k++) result[sketches[k].Index] = posteriors[k].Mu;
         }
         return result;

@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using SketchService.Inference.Model;
 using SketchService.Inference.Runtime;
 

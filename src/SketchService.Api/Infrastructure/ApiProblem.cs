@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
+using SketchService.Inference.Batching;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Infrastructure;
 
@@ -39,7 +41,8 @@ public sealed class ApiProblem(int status, string title, string detail, IDiction
 }
 
 /// <summary>
-/// Maps exceptions to ProblemDetails: <see cref="ApiProblem"/> to its status, malformed JSON / bad parameters
+/// Maps exceptions to ProblemDetails: <see cref="ApiProblem"/> to its status, a full model to 429 with Retry-After, a
+/// passed deadline to 503, malformed JSON / bad parameters
 /// (<see cref="BadHttpRequestException"/>) to 400 or 413, a client that went away to 499, anything else to 500
 /// (logged, without internals in the body).
 /// </summary>
@@ -60,6 +63,13 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                     Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
                     Detail = Describe(b),
                 };
+                break;
+            case AdmissionRejectedException r:
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.RetryAfter.TotalSeconds)).ToString();
+                problem = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = r.Message };
+                break;
+            case DeadlineExceededException d:
+                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = d.Message };
                 break;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 logger.LogInformation("Client disconnected from {Path}", http.Request.Path);

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 
 namespace SketchService.Api.Infrastructure;
 

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Options;
+using SketchService.Inference.Batching;
 
 namespace SketchService.Api.Infrastructure;
 
 /// <summary>Checks request numbers against <see cref="SketchServiceOptions"/>, naming the field and the limit.</summary>
-public sealed class Limits(IOptions<SketchServiceOptions> options)
+public sealed class Limits(IOptions<SketchServiceOptions> options, BatchMetrics metrics)
 {
     public SketchServiceOptions Options { get; } = options.Value;
 
@@ -17,8 +18,24 @@ public sealed class Limits(IOptions<SketchServiceOptions> options)
     public int Samples(int? value, string field = "samples")
     {
         var v = value ?? 1;
-        if (v < 1 || v > Options.MaxSamples) throw ApiProblem.Invalid(field, $"must be between 1 and {Options.MaxSamples}; got {v}");
+        var max = Math.Min(Options.MaxSamples, Options.MaxLiveRows);
+        if (v < 1 || v > max) throw ApiProblem.Invalid(field, $"must be between 1 and {max}; got {v}");
         return v;
+    }
+
+    /// <summary>
+    /// One request's decoder work, samples × (prefix points + max_steps), against <see cref="SketchServiceOptions.MaxRequestCost"/>:
+    /// a 400 naming the limit, counted as a cost_limit failure.
+    /// </summary>
+    public void Cost(string model, int samples, int prefixPoints, int maxSteps)
+    {
+        long cost = (long)samples * (prefixPoints + maxSteps);
+        if (cost <= Options.MaxRequestCost) return;
+        metrics.Failure(model, "cost_limit");
+        throw new ApiProblem(StatusCodes.Status400BadRequest, "Request too costly",
+            $"samples × (prefix points + max_steps) = {samples} × ({prefixPoints} + {maxSteps}) = {cost}; the limit is {Options.MaxRequestCost}",
+            new Dictionary<string, string[]> { ["max_steps"] = [$"with {samples} sample(s) and {prefixPoints} prefix points, max_steps can be at most {Math.Max(0, Options.MaxRequestCost / samples - prefixPoints)}"] },
+            new Dictionary<string, object?> { ["cost"] = cost, ["limit"] = Options.MaxRequestCost });
     }
 
     public double Temperature(double? value, string field = "temperature")

@@ -1,6 +1,7 @@
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Infrastructure;
 
@@ -38,7 +39,7 @@ public static class Logging
         app.UseSerilogRequestLogging(o =>
         {
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
-            o.GetLevel = (http, _, ex) => ex is not null || http.Response.StatusCode >= 500 ? LogEventLevel.Error
+            o.GetLevel = (http, _, ex) => ex is not null || http.Response.StatusCode >= 500 || http.RequestServices.GetService<RequestLog>()?.Failure is not null ? LogEventLevel.Error
                 : http.Request.Path.StartsWithSegments("/health") ? LogEventLevel.Verbose : LogEventLevel.Information;
             o.EnrichDiagnosticContext = (diag, http) =>
             {
@@ -48,6 +49,7 @@ public static class Logging
                 if (log?.Steps is { } steps) diag.Set("Steps", steps);
                 if (log?.DecodeMs is { } ms) diag.Set("DecodeMs", Math.Round(ms, 1));
                 if (log?.Samples is { } n) diag.Set("Samples", n);
+                if (log?.Failure is { } failure) diag.Set("Failure", failure);
             };
         });
 }
@@ -60,11 +62,14 @@ public sealed class RequestLog
     public double? DecodeMs { get; set; }
     public int? Samples { get; set; }
 
+    /// <summary>Why decoding failed after the response had started (a stream): the request is then logged as an error.</summary>
+    public string? Failure { get; set; }
+
     /// <summary>Records a finished decoding run: its samples, its longest sample's steps and its duration.</summary>
-    public void Record(SketchService.Api.Models.DecodeOutcome outcome)
+    public void Record(DecodeResult result)
     {
-        Samples = outcome.Generated.Length;
-        Steps = outcome.Steps.DefaultIfEmpty(0).Max();
-        DecodeMs = outcome.Duration.TotalMilliseconds;
+        Samples = result.Sketches.Count;
+        Steps = result.Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max();
+        DecodeMs = result.Duration.TotalMilliseconds;
     }
 }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace SketchService.Api.Infrastructure;

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 using SketchService.Inference.Rendering;
+using SketchService.Inference.Runtime;
 using SketchService.Inference.Strokes;
 
 namespace SketchService.Api.Sketches;
@@ -20,6 +21,10 @@ public sealed record SketchResult(
 /// <summary>How sketch results are sent: JSON (default), or a drawing for a human (?format=svg|png).</summary>
 public static class SketchResults
 {
+    /// <summary>Each decoded sketch in the caller's scale, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
+    public static IReadOnlyList<SketchResult> From(DecodeResult result, SketchSpace space, StrokePoint[]? prefix = null) =>
+        [.. result.Sketches.Select(s => SketchResult.From(space.ToOutput(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
+
     public static IResult Respond<T>(T json, string? format, Func<IReadOnlyList<StrokePoint[]>> sketches, Func<IReadOnlyList<string>>? captions = null) =>
         Parse(format) switch
         {
@@ -43,8 +48,4 @@ public static class SketchResults
     public static byte[] Png(IReadOnlyList<StrokePoint[]> sketches) => SketchPng.Grid(sketches, Columns(sketches.Count));
 
     private static int Columns(int n) => Math.Clamp(n, 1, 5);
-
-    /// <summary>Documents ?format on an endpoint that returns sketches.</summary>
-    public static RouteHandlerBuilder ProducesSketchFormats(this RouteHandlerBuilder b) =>
-        b.Produces(StatusCodes.Status200OK, contentType: "image/svg+xml", additionalContentTypes: ["image/png"]);
 }

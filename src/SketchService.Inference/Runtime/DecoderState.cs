@@ -1,118 +1,167 @@
 using Microsoft.ML.OnnxRuntime;
 using SketchService.Inference.Model;
+using SketchService.Inference.Strokes;
 
 namespace SketchService.Inference.Runtime;
 
 /// <summary>
-/// The decoder of one request: n samples stepped together through decoder_step. Every buffer (x, z, h, c, params)
-/// is allocated once and wrapped in an OrtValue; two IoBindings read h/c from one pair of buffers and write h_out/c_out
-/// into the other, and steps alternate between them, so a step allocates no managed memory. Not thread-safe.
+/// The decoder state of up to <see cref="Capacity"/> rows stepped together through decoder_step: one row per sample
+/// being drawn, whatever request it belongs to. Rows [0, <see cref="Rows"/>) are live; rows join at the end
+/// (<see cref="AddRows"/>) and leave by moving the last row into the freed one (<see cref="RemoveRow"/>), so the
+/// live rows stay contiguous and one run covers them all. Every buffer (x, z, h, c, params) is allocated once at
+/// capacity; the IoBindings for each row count are made on first use and kept, so a step allocates no managed memory.
+/// Steps alternate between two h/c buffer pairs (one read, the other written). Not thread-safe.
 /// </summary>
 public sealed class DecoderState : IDisposable
 {
     private readonly SketchModel model;
-    private readonly float[] x;
-    private readonly float[] parameters;
+    private readonly int hidden, latent;
+    private readonly float[] x, z, parameters;
     private readonly float[][] h, c;
-    private readonly List<OrtValue> values = [];
-    private readonly OrtIoBinding[] bindings = new OrtIoBinding[2];
+    private readonly OrtIoBinding?[][] bindings; // [rows][pair]
+    private readonly List<IDisposable> owned = [];
     private readonly RunOptions runOptions = new();
     private int current; // which h/c pair holds the current state
 
-    internal DecoderState(SketchModel model, int batch, IReadOnlyList<float[]>? z)
+    internal DecoderState(SketchModel model, int capacity)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         var m = model.Manifest;
-        if (m.HasEncoder != z is not null)
-            throw new ArgumentException(m.HasEncoder ? $"{model.Id} is a vae: give one z per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(z));
-        if (z is not null && (z.Count != batch || z.Any(v => v.Length != m.LatentSize)))
-            throw new ArgumentException($"give {batch} latent codes of size {m.LatentSize}", nameof(z));
-
         this.model = model;
-        BatchSize = batch;
+        Capacity = capacity;
         ParamsSize = m.ParamsSize;
-        int hidden = m.DecoderSize;
-        x = new float[batch * 5];
-        parameters = new float[batch * ParamsSize];
-        h = [new float[batch * hidden], new float[batch * hidden]];
-        c = [new float[batch * hidden], new float[batch * hidden]];
-        try
-        {
-            var xValue = Wrap(x, batch, 5);
-            var paramsValue = Wrap(parameters, batch, ParamsSize);
-            OrtValue[] hValues = [Wrap(h[0], batch, hidden), Wrap(h[1], batch, hidden)];
-            OrtValue[] cValues = [Wrap(c[0], batch, hidden), Wrap(c[1], batch, hidden)];
-            OrtValue? zValue = null;
-            if (z is not null)
-            {
-                zValue = Wrap([.. z.SelectMany(v => v)], batch, m.LatentSize);
-                // The initial state: tanh(W z + b) split into c and h, written straight into pair 0.
-                model.DecoderInit.Run(runOptions, [ModelFolder.DecoderInit.Z], [zValue],
-                    [ModelFolder.DecoderInit.H, ModelFolder.DecoderInit.C], [hValues[0], cValues[0]]);
-            }
-            for (int k = 0; k < 2; k++)
-            {
-                var binding = bindings[k] = model.DecoderStep.CreateIoBinding();
-                binding.BindInput(ModelFolder.DecoderStep.X, xValue);
-                if (zValue is not null) binding.BindInput(ModelFolder.DecoderStep.Z, zValue);
-                binding.BindInput(ModelFolder.DecoderStep.H, hValues[k]);
-                binding.BindInput(ModelFolder.DecoderStep.C, cValues[k]);
-                binding.BindOutput(ModelFolder.DecoderStep.Params, paramsValue);
-                binding.BindOutput(ModelFolder.DecoderStep.HOut, hValues[1 - k]);
-                binding.BindOutput(ModelFolder.DecoderStep.COut, cValues[1 - k]);
-            }
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+        HasZ = m.HasEncoder;
+        hidden = m.DecoderSize;
+        latent = m.HasEncoder ? m.LatentSize : 0;
+        x = new float[capacity * 5];
+        z = new float[capacity * latent];
+        parameters = new float[capacity * ParamsSize];
+        h = [new float[capacity * hidden], new float[capacity * hidden]];
+        c = [new float[capacity * hidden], new float[capacity * hidden]];
+        bindings = [.. Enumerable.Range(0, capacity + 1).Select(_ => new OrtIoBinding?[2])];
     }
 
-    public int BatchSize { get; }
+    public int Capacity { get; }
 
-    /// <summary>6M+3: the length of one sample's row in <see cref="Params"/>.</summary>
+    /// <summary>Live rows: [0, Rows).</summary>
+    public int Rows { get; private set; }
+
+    /// <summary>Whether rows carry a latent code (VAE).</summary>
+    public bool HasZ { get; }
+
+    /// <summary>6M+3: the length of one row of <see cref="Params"/>.</summary>
     public int ParamsSize { get; }
 
-    /// <summary>The next input [n, 5] (stroke-5 rows); write into it, then call <see cref="Step()"/>.</summary>
-    public Span<float> Input => x;
+    /// <summary>The next input of the live rows [Rows, 5] (stroke-5); write into it, then call <see cref="Step()"/>.</summary>
+    public Span<float> Input => x.AsSpan(0, Rows * 5);
 
-    /// <summary>The last step's raw parameters [n, 6M+3].</summary>
-    public ReadOnlySpan<float> Params => parameters;
+    /// <summary>The last step's raw parameters [Rows, 6M+3].</summary>
+    public ReadOnlySpan<float> Params => parameters.AsSpan(0, Rows * ParamsSize);
 
-    /// <summary>The current hidden and cell state [n, H].</summary>
-    public ReadOnlySpan<float> H => h[current];
-    public ReadOnlySpan<float> C => c[current];
+    /// <summary>The current hidden and cell state [Rows, H].</summary>
+    public ReadOnlySpan<float> H => h[current].AsSpan(0, Rows * hidden);
+    public ReadOnlySpan<float> C => c[current].AsSpan(0, Rows * hidden);
 
-    /// <summary>One sample's row of <see cref="Params"/>.</summary>
-    public ReadOnlySpan<float> ParamsOf(int sample) => parameters.AsSpan(sample * ParamsSize, ParamsSize);
+    public Span<float> InputOf(int row) => x.AsSpan(row * 5, 5);
 
-    /// <summary>Copies <paramref name="input"/> [n, 5] into <see cref="Input"/> and steps.</summary>
+    public ReadOnlySpan<float> ParamsOf(int row) => parameters.AsSpan(row * ParamsSize, ParamsSize);
+
+    /// <summary>
+    /// Adds <paramref name="count"/> rows at the end, their input S0 and their state tanh(W z + b) through
+    /// decoder_init (VAE: one z per row, run as one batch) or zeros (decoder-only: z null). Returns the first new row.
+    /// </summary>
+    public int AddRows(int count, IReadOnlyList<float[]>? rowZ)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (Rows + count > Capacity) throw new InvalidOperationException($"{count} more rows do not fit: {Rows} of {Capacity} are live");
+        if (HasZ != rowZ is not null)
+            throw new ArgumentException(HasZ ? $"{model.Id} is a vae: give one z per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(rowZ));
+        if (rowZ is not null && (rowZ.Count != count || rowZ.Any(v => v.Length != latent)))
+            throw new ArgumentException($"give {count} latent codes of size {latent}", nameof(rowZ));
+
+        int first = Rows;
+        for (int r = first; r < first + count; r++) StrokeFormats.StartToken.CopyTo(x.AsSpan(r * 5, 5));
+        if (rowZ is null)
+        {
+            h[current].AsSpan(first * hidden, count * hidden).Clear();
+            c[current].AsSpan(first * hidden, count * hidden).Clear();
+        }
+        else
+        {
+            for (int k = 0; k < count; k++) rowZ[k].CopyTo(z, (first + k) * latent);
+            using var zValue = Slice(z, first, count, latent);
+            using var hValue = Slice(h[current], first, count, hidden);
+            using var cValue = Slice(c[current], first, count, hidden);
+            // [c, h] = tanh(W z + b), written straight into the new rows of the current pair.
+            model.DecoderInit.Run(runOptions, [ModelFolder.DecoderInit.Z], [zValue],
+                [ModelFolder.DecoderInit.H, ModelFolder.DecoderInit.C], [hValue, cValue]);
+        }
+        Rows += count;
+        return first;
+    }
+
+    /// <summary>Removes a live row by moving the last live row into it; returns the index that moved (or -1 when the row was the last).</summary>
+    public int RemoveRow(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int last = --Rows;
+        if (row == last) return -1;
+        Array.Copy(x, last * 5, x, row * 5, 5);
+        Array.Copy(z, last * latent, z, row * latent, latent);
+        Array.Copy(h[current], last * hidden, h[current], row * hidden, hidden);
+        Array.Copy(c[current], last * hidden, c[current], row * hidden, hidden);
+        return last;
+    }
+
+    /// <summary>Removes every row.</summary>
+    public void Clear() => Rows = 0;
+
+    /// <summary>Copies <paramref name="input"/> [Rows, 5] into <see cref="Input"/> and steps.</summary>
     public ReadOnlySpan<float> Step(ReadOnlySpan<float> input)
     {
-        input.CopyTo(x);
+        input.CopyTo(Input);
         return Step();
     }
 
-    /// <summary>Runs one step on <see cref="Input"/>; returns params [n, 6M+3], valid until the next step.</summary>
+    /// <summary>Runs one step over the live rows on <see cref="Input"/>; returns params [Rows, 6M+3], valid until the next step.</summary>
     public ReadOnlySpan<float> Step()
     {
-        model.DecoderStep.RunWithBinding(runOptions, bindings[current]);
+        if (Rows == 0) return [];
+        model.DecoderStep.RunWithBinding(runOptions, Binding(Rows, current));
         current = 1 - current;
-        return parameters;
+        return Params;
     }
 
     public void Dispose()
     {
-        foreach (var b in bindings) b?.Dispose();
-        foreach (var v in values) v.Dispose();
+        foreach (var d in owned) d.Dispose();
+        owned.Clear();
         runOptions.Dispose();
     }
 
-    private OrtValue Wrap(float[] data, int rows, int cols)
+    /// <summary>The binding that reads pair <paramref name="pair"/> and writes the other, over the first <paramref name="rows"/> rows.</summary>
+    private OrtIoBinding Binding(int rows, int pair)
     {
-        var value = OrtValue.CreateTensorValueFromMemory(data, [rows, cols]);
-        values.Add(value);
+        if (bindings[rows][pair] is { } made) return made;
+        var binding = model.DecoderStep.CreateIoBinding();
+        owned.Add(binding);
+        binding.BindInput(ModelFolder.DecoderStep.X, Keep(Slice(x, 0, rows, 5)));
+        if (HasZ) binding.BindInput(ModelFolder.DecoderStep.Z, Keep(Slice(z, 0, rows, latent)));
+        binding.BindInput(ModelFolder.DecoderStep.H, Keep(Slice(h[pair], 0, rows, hidden)));
+        binding.BindInput(ModelFolder.DecoderStep.C, Keep(Slice(c[pair], 0, rows, hidden)));
+        binding.BindOutput(ModelFolder.DecoderStep.Params, Keep(Slice(parameters, 0, rows, ParamsSize)));
+        binding.BindOutput(ModelFolder.DecoderStep.HOut, Keep(Slice(h[1 - pair], 0, rows, hidden)));
+        binding.BindOutput(ModelFolder.DecoderStep.COut, Keep(Slice(c[1 - pair], 0, rows, hidden)));
+        return bindings[rows][pair] = binding;
+    }
+
+    private OrtValue Keep(OrtValue value)
+    {
+        owned.Add(value);
         return value;
     }
+
+    /// <summary>A [rows, cols] tensor over rows [first, first + rows) of a row-major buffer, without copying.</summary>
+    private static OrtValue Slice(float[] data, int first, int rows, int cols) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data.AsMemory(first * cols, rows * cols), [rows, cols]);
 }

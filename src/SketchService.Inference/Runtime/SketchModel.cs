@@ -126,7 +126,20 @@ public sealed class SketchModel : IDisposable
     /// A decoder for <paramref name="batch"/> samples, its state initialised from z (VAE: one code of size Z per
     /// sample, through decoder_init) or zeros (decoder-only: pass null). Dispose it when the request ends.
     /// </summary>
-    public DecoderState CreateDecoder(int batch, IReadOnlyList<float[]>? z = null) => new(this, batch, z);
+    public DecoderState CreateDecoder(int batch, IReadOnlyList<float[]>? z = null)
+    {
+        var state = new DecoderState(this, batch);
+        try
+        {
+            state.AddRows(batch, z);
+            return state;
+        }
+        catch
+        {
+            state.Dispose();
+            throw;
+        }
+    }
 
     public void Dispose()
     {

@@ -1,12 +1,14 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using SketchService.Api.Models;
+using SketchService.Api.Serving;
+using SketchService.Inference.Batching;
 using SketchService.Inference.Import;
 using SketchService.Inference.Model;
 using SketchService.Inference.Onnx;
@@ -26,7 +28,7 @@ namespace SketchService.Tests.Api;
 /// <item><c>broken</c>: a folder with an unreadable model.json, which must be reported and skipped.</item>
 /// </list>
 /// </summary>
-public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const int MaxStepsCap = 100_000;
     public const double TinyScale = 10;
@@ -36,6 +38,9 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     public string ModelsPath => _models.Path;
     public bool HasSheep { get; }
     public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>More SketchService settings for a factory of its own (e.g. small batching limits).</summary>
+    protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
     public ApiFactory()
     {
@@ -62,10 +67,13 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("SketchService:ModelsPath", ModelsPath);
         builder.UseSetting("SketchService:DefaultModel", "tiny");
         builder.UseSetting("SketchService:MaxSteps", MaxStepsCap.ToString());
+        builder.UseSetting("SketchService:MaxRequestCost", (16 * (MaxStepsCap + 2000)).ToString());
+        foreach (var (key, value) in Settings) builder.UseSetting($"SketchService:{key}", value);
         builder.UseSetting("urls", "http://127.0.0.1:0");
     }
 
-    public SketchEngine Engine => Services.GetRequiredService<SketchEngine>();
+    /// <summary>The decode batcher of a served model: its live rows and ticks show what the batch is doing.</summary>
+    public DecodeBatcher Decoder(string model) => Services.GetRequiredService<ModelCatalog>().Models[model].Decoder;
 
     /// <summary>The Kestrel address, e.g. http://127.0.0.1:41234.</summary>
     public Uri BaseAddress => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -139,4 +147,29 @@ internal static class Http
     public static float[] Floats(this JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
 
     public static float[][] Rows(this JsonNode? node) => node!.AsArray().Select(r => r.Floats()).ToArray();
+
+    public static HttpRequestMessage SseRequest(object body, string? accept = "text/event-stream")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/complete") { Content = System.Net.Http.Json.JsonContent.Create(body) };
+        if (accept is not null) request.Headers.Accept.ParseAdd(accept);
+        return request;
+    }
+
+    /// <summary>Reads one SSE event (event name + data) from the stream; null at its end.</summary>
+    public static async Task<(string Event, string Data)?> NextEvent(StreamReader reader, CancellationToken ct)
+    {
+        string? name = null;
+        var data = new StringBuilder();
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                if (name is null && data.Length == 0) continue;
+                return (name ?? "message", data.ToString());
+            }
+            if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal)) data.Append(line[6..]);
+        }
+        return null;
+    }
 }

@@ -1,15 +1,21 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using SketchService.Api.Infrastructure;
+using SketchService.Inference.Batching;
 using SketchService.Inference.Model;
 using SketchService.Inference.Runtime;
+using SketchService.Inference.Strokes;
 
-namespace SketchService.Api.Models;
+namespace SketchService.Api.Serving;
 
-/// <summary>A model the service serves: the runtime's loaded folder plus what the API needs to say about it.</summary>
-public sealed class LoadedModel(SketchModel runtime)
+/// <summary>
+/// A model the service serves: the runtime's loaded folder, its decode batcher (every sampled sketch of every request
+/// is a row of one batched decoder step) and, for a VAE, its encode batcher.
+/// </summary>
+public sealed class LoadedModel(SketchModel runtime, DecodeBatcher decoder, EncodeBatcher? encoder) : IDisposable
 {
     public SketchModel Runtime { get; } = runtime;
+    public DecodeBatcher Decoder { get; } = decoder;
     public string Id => Runtime.Id;
     public ModelManifest Manifest => Runtime.Manifest;
     public bool HasEncoder => Manifest.HasEncoder;
@@ -20,13 +26,29 @@ public sealed class LoadedModel(SketchModel runtime)
         if (!HasEncoder)
             throw ApiProblem.Unprocessable($"model '{Id}' is decoder-only (no encoder, no latent z): it cannot {action}. Use a VAE model, or /generate and /complete with condition none.");
     }
+
+    /// <summary>Encodes sketches (model space) in a batch shared with concurrent requests.</summary>
+    public Task<IReadOnlyList<LatentCode>> EncodeAsync(IReadOnlyList<StrokePoint[]> sketches, CancellationToken ct) =>
+        (encoder ?? throw new InvalidOperationException($"{Id} has no encoder")).EncodeAsync(sketches, ct);
+
+    /// <summary>Starts decoding in the shared batch (429 when the model is full); the run stops when <paramref name="ct"/> fires.</summary>
+    public DecodeRun Start(DecodeOptions options, bool stream, CancellationToken ct) => Decoder.Submit(options, stream, ct);
+
+    /// <summary>Decodes whole sketches in the shared batch.</summary>
+    public Task<DecodeResult> DecodeAsync(DecodeOptions options, CancellationToken ct) => Start(options, stream: false, ct).Result;
+
+    public void Dispose()
+    {
+        Decoder.Dispose();
+        encoder?.Dispose();
+    }
 }
 
 /// <summary>
 /// Every model folder under <see cref="SketchServiceOptions.ModelsPath"/>, loaded and warmed up in the background at
 /// start-up (<see cref="ModelLoader"/>). Folders that fail to load are reported in <see cref="Failures"/> and logged.
 /// </summary>
-public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEnvironment env, ILogger<ModelCatalog> logger) : IDisposable
+public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEnvironment env, BatchMetrics metrics, ILogger<ModelCatalog> logger) : IDisposable
 {
     private volatile IReadOnlyDictionary<string, LoadedModel> _models = new Dictionary<string, LoadedModel>();
     private volatile IReadOnlyDictionary<string, string> _failures = new Dictionary<string, string>();
@@ -59,7 +81,10 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
         var registry = ModelRegistry.Load(ModelsPath, ort, logger);
         registry.WarmUp(ct);
         _registry = registry;
-        _models = registry.Models.ToDictionary(m => m.Id, m => new LoadedModel(m), StringComparer.Ordinal);
+        var batching = options.Value.Batching();
+        _models = registry.Models.ToDictionary(m => m.Id, m => new LoadedModel(m,
+            new DecodeBatcher(m, batching, metrics, logger),
+            m.Manifest.HasEncoder ? new EncodeBatcher(m, batching, metrics, logger) : null), StringComparer.Ordinal);
         _failures = registry.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
         _ready = true;
         logger.LogInformation("{Count} model(s) ready from {ModelsPath}; default {DefaultModel}", _models.Count, ModelsPath, DefaultId ?? "(none)");
@@ -80,7 +105,11 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
         return direct;
     }
 
-    public void Dispose() => _registry?.Dispose();
+    public void Dispose()
+    {
+        foreach (var model in _models.Values) model.Dispose();
+        _registry?.Dispose();
+    }
 }
 
 /// <summary>Loads the catalog off the start-up path so /health/live answers at once and /health/ready turns healthy after warm-up.</summary>

@@ -1,0 +1,27 @@
+using OpenTelemetry.Metrics;
+using SketchService.Inference.Batching;
+
+namespace SketchService.Api.Infrastructure;
+
+/// <summary>
+/// Prometheus metrics through OpenTelemetry: ASP.NET Core's request duration by route and status, and the batching
+/// instruments of <see cref="BatchMetrics"/>, scraped at GET /metrics. Names and meanings: docs/metrics.md.
+/// </summary>
+public static class Metrics
+{
+    public static IServiceCollection AddSketchMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new BatchMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddAspNetCoreInstrumentation()
+            .AddMeter(BatchMetrics.MeterName)
+            .AddPrometheusExporter());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSketchMetrics(this IEndpointRouteBuilder app)
+    {
+        app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health");
+        return app;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+
+namespace SketchService.Inference.Runtime;
+
+/// <summary>
+/// Iteration-level batching (as Orca and vLLM schedule LLM decoding): every live sample of every admitted
+/// <see cref="DecodeRun"/> is a row of one <see cref="DecoderState"/>, and <see cref="Step"/> advances them all with
+/// one decoder_step run. Runs join between steps and their rows leave as soon as they end, are cancelled or pass
+/// their deadline. A row's result does not depend on the others: ORT's CPU kernels compute each row of a MatMul
+/// alone (checked bit for bit by the batching tests), and each run samples from its own seeded stream.
+/// Single-threaded: one owner calls everything (the <see cref="Batching.DecodeBatcher"/> loop, or
+/// <see cref="SketchDecoder"/> on the caller's thread).
+/// </summary>
+public sealed class DecodeBatch : IDisposable
+{
+    private readonly DecoderState state;
+    private readonly List<DecodeRun> runs = [];
+    private readonly (DecodeRun Run, int Sample)[] owners;
+    private readonly List<(DecodeRun Run, int Sample)> leaving = [];
+    private readonly List<DecodeRun> finished = [];
+    private readonly List<DecodeRun> stopped = [];
+
+    public DecodeBatch(SketchModel model, int capacity)
+    {
+        Model = model;
+        state = new DecoderState(model, capacity);
+        owners = new (DecodeRun, int)[capacity];
+    }
+
+    public SketchModel Model { get; }
+
+    public int Capacity => state.Capacity;
+
+    /// <summary>Live rows: one per running sample.</summary>
+    public int Rows => state.Rows;
+
+    public int FreeRows => state.Capacity - state.Rows;
+
+    public IReadOnlyList<DecodeRun> Runs => runs;
+
+    /// <summary>Admits a run: its samples become rows at the end of the batch, input S0, state from their z (or zero).</summary>
+    public void Add(DecodeRun run)
+    {
+        if (run.Cost > FreeRows) throw new InvalidOperationException($"a run of {run.Cost} rows does not fit: {FreeRows} of {Capacity} rows are free");
+        int first = state.AddRows(run.Samples, run.RowZ);
+        for (int s = 0; s < run.Samples; s++)
+        {
+            run.RowOf[s] = first + s;
+            owners[first + s] = (run, s);
+        }
+        run.Started();
+        runs.Add(run);
+    }
+
+    /// <summary>
+    /// Removes the runs whose client went away (failed with <see cref="OperationCanceledException"/>) or whose
+    /// deadline passed (<see cref="DeadlineExceededException"/>), freeing their rows; returns them (valid until the next call).
+    /// </summary>
+    public IReadOnlyList<DecodeRun> RemoveStopped()
+    {
+        stopped.Clear();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = runs.Count - 1; i >= 0; i--)
+        {
+            var run = runs[i];
+            Exception? why = run.CancellationToken.IsCancellationRequested ? new OperationCanceledException(run.CancellationToken)
+                : run.IsPastDeadline(now) ? new DeadlineExceededException(run.DeadlineAfter!.Value)
+                : null;
+            if (why is null) continue;
+            for (int s = 0; s < run.Samples; s++)
+                if (run.RowOf[s] >= 0) RemoveRow(run, s);
+            runs.RemoveAt(i);
+            run.Fail(why);
+            stopped.Add(run);
+        }
+        return stopped;
+    }
+
+    /// <summary>
+    /// One tick: one decoder step over every live row, then each run primes or samples its rows (in admission order).
+    /// Rows whose sample ended leave; finished runs are completed and removed. Returns the runs finished by this tick
+    /// (valid until the next call).
+    /// </summary>
+    public IReadOnlyList<DecodeRun> Step()
+    {
+        finished.Clear();
+        if (state.Rows == 0) return finished;
+        try
+        {
+            state.Step();
+        }
+        catch (Exception e)
+        {
+            // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
+            foreach (var run in runs) run.Fail(e);
+            runs.Clear();
+            state.Clear();
+            throw;
+        }
+        leaving.Clear();
+        foreach (var run in runs)
+            if (run.Advance(state, leaving)) finished.Add(run);
+        foreach (var (run, sample) in leaving) RemoveRow(run, sample);
+        foreach (var run in finished)
+        {
+            runs.Remove(run);
+            run.Complete();
+        }
+        return finished;
+    }
+
+    public void Dispose() => state.Dispose();
+
+    private void RemoveRow(DecodeRun run, int sample)
+    {
+        int row = run.RowOf[sample];
+        run.RowOf[sample] = -1;
+        int moved = state.RemoveRow(row);
+        if (moved < 0) return;
+        var owner = owners[row] = owners[moved];
+        owner.Run.RowOf[owner.Sample] = row;
+    }
+}
