@@ -28,7 +28,7 @@ public sealed class SketchServiceOptions
     [Range(1, 10_000)] public int DefaultSteps { get; set; } = 250;
 
     /// <summary>Hard cap on a request's <c>max_steps</c>.</summary>
-    [Range(1, 1_000_000)] public int MaxSteps { get; set; } = 1000;
+    [Range(1, 100_000_000)] public int MaxSteps { get; set; } = 1000;
 
     /// <summary>Most sketches one request may sample (<c>samples</c>, <c>n</c> of /interpolate).</summary>
     [Range(1, 1024)] public int MaxSamples { get; set; } = 16;
@@ -58,7 +58,7 @@ public sealed class SketchServiceOptions
     [Range(0, 86_400)] public double RequestDeadlineSeconds { get; set; } = 30;
 
     /// <summary>Most work one request may ask for: samples × (prefix points + max_steps) decoder rows-steps.</summary>
-    [Range(1, 100_000_000)] public int MaxRequestCost { get; set; } = 20_000;
+    [Range(1, 1_000_000_000)] public int MaxRequestCost { get; set; } = 20_000;
 
     /// <summary>Most sketches encoded in one batched encoder run.</summary>
     [Range(1, 1024)] public int MaxEncodeBatch { get; set; } = 32;
