@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -187,28 +188,43 @@ public sealed class LoadLevel
             return null;
         }
 
-        using var reader = new StreamReader(body, Encoding.UTF8);
-        string? eventName = null;
+        // Read in chunks and split events on the blank line that ends each: all events of one chunk arrived at the same
+        // moment, and a string per line would cost the shared CPU more than the server spends on a point.
+        var buffer = new byte[16 * 1024];
+        var unread = new ArrayBufferWriter<byte>(); // the start of an event split across reads
         long previous = 0;
-        while (await reader.ReadLineAsync(ct) is { } line)
+        while (true)
         {
-            if (line.Length == 0) { eventName = null; continue; }
-            if (line.StartsWith("event:", StringComparison.Ordinal)) { eventName = line[6..].Trim(); continue; }
-            if (!line.StartsWith("data:", StringComparison.Ordinal)) continue; // id:, retry:, comments
+            int n = await body.ReadAsync(buffer, ct);
+            if (n == 0) break;
             var now = Stopwatch.GetTimestamp();
-            switch (eventName)
+            unread.Write(buffer.AsSpan(0, n));
+            var data = unread.WrittenSpan;
+            int start = 0;
+            for (int end; (end = data[start..].IndexOf("\n\n"u8)) >= 0; start += end + 2)
             {
-                case "step":
+                var ev = data.Slice(start, end);
+                if (ev.StartsWith("event: step"u8))
+                {
                     rec.Step(now, this, previous == 0 ? Ms(sent, now) : null, previous == 0 ? null : Ms(previous, now));
                     previous = now;
-                    break;
-                case "done":
+                }
+                else if (ev.StartsWith("event: done"u8))
+                {
                     rec.StreamDone(now, this);
                     return null;
-                case "error":
-                    rec.Error(now, this, "event: error: " + Problem(line[5..]));
+                }
+                else if (ev.StartsWith("event: error"u8))
+                {
+                    var text = Encoding.UTF8.GetString(ev);
+                    var at = text.IndexOf("data:", StringComparison.Ordinal);
+                    rec.Error(now, this, "event: error: " + Problem(at < 0 ? text : text[(at + 5)..]));
                     return null;
+                }
             }
+            var rest = data[start..].ToArray();
+            unread.Clear();
+            unread.Write(rest);
         }
         throw new StreamEndedException();
     }

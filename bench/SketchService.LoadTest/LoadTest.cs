@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace SketchService.LoadTest;
 
 public sealed record LoadTestOptions(
-    IReadOnlyList<string> Models, IReadOnlyList<int> Clients, TimeSpan Duration, TimeSpan Warmup, TimeSpan? Soak,
+    IReadOnlyList<string> Models, IReadOnlyList<int> Clients, TimeSpan Duration, TimeSpan Warmup, TimeSpan ServerWarmup, TimeSpan? Soak,
     Uri? Url, IReadOnlyList<string> ServerSettings, string? ReportPath);
 
 /// <summary>Per model: a fresh server (or the --url one), every level, the optional soak; then the report.</summary>
@@ -64,6 +64,9 @@ public sealed class LoadTest(LoadTestOptions options)
 
         var run = new ModelRun(model, id, info, machine, options, server is not null);
         runs.Add(run);
+        // The JIT (tiered PGO) works for about the first 20 s of load; measured levels should not pay for it.
+        if (options.ServerWarmup > TimeSpan.Zero)
+            await new LoadLevel(http, request, 16, TimeSpan.Zero, options.ServerWarmup).RunAsync(null, rssTimeline: false, id + " server warm-up", ct);
         foreach (var clients in options.Clients)
             run.Levels.Add(await new LoadLevel(http, request, clients, options.Warmup, options.Duration).RunAsync(rss, rssTimeline: false, id, ct));
         if (options.Soak is { } soak)

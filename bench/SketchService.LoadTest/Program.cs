@@ -33,6 +33,12 @@ var warmup = new Option<TimeSpan?>("--warmup")
     HelpName = "time",
     CustomParser = r => Parse<TimeSpan?>(r, s => ParseDuration(s, allowZero: true)),
 };
+var serverWarmup = new Option<TimeSpan?>("--server-warmup")
+{
+    Description = "Load at 16 clients after the server starts, before the first level, not reported [default: 30s].",
+    HelpName = "time",
+    CustomParser = r => Parse<TimeSpan?>(r, s => ParseDuration(s, allowZero: true)),
+};
 var soak = new Option<TimeSpan?>("--soak")
 {
     Description = "After the levels, run the highest client count this long and list the server's RSS every 10 s.",
@@ -66,7 +72,7 @@ settings.Validators.Add(r =>
 
 var root = new RootCommand("Load benchmark of the SketchService's POST /complete endpoint.")
 {
-    models, clients, duration, warmup, soak, url, settings, report,
+    models, clients, duration, warmup, serverWarmup, soak, url, settings, report,
 };
 root.Validators.Add(r =>
 {
@@ -79,6 +85,7 @@ root.SetAction((parse, ct) => new LoadTest(new LoadTestOptions(
     Clients: parse.GetValue(clients) ?? [1, 4, 16, 64, 256],
     Duration: parse.GetValue(duration) ?? TimeSpan.FromSeconds(20),
     Warmup: parse.GetValue(warmup) ?? TimeSpan.FromSeconds(3),
+    ServerWarmup: parse.GetValue(serverWarmup) ?? TimeSpan.FromSeconds(30),
     Soak: parse.GetValue(soak),
     Url: parse.GetValue(url),
     ServerSettings: parse.GetValue(settings)!,

@@ -66,6 +66,12 @@ public sealed class SketchServiceOptions
     /// <summary>How long the encoder waits for more sketches to batch with the first, in milliseconds.</summary>
     [Range(0, 1000)] public double EncodeBatchWaitMs { get; set; } = 1;
 
+    /// <summary>
+    /// How long an event stream waits after a write before the next one, in milliseconds (a first point after a pause goes
+    /// at once): points that arrive meanwhile share a write. 0 writes every point on its own.
+    /// </summary>
+    [Range(0, 1000)] public double StreamFlushIntervalMs { get; set; } = 4;
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

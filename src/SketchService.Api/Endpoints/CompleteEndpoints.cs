@@ -1,14 +1,6 @@
 using System.ComponentModel;
-using System.Diagnostics;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Threading.Channels;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Serving;
-using SketchService.Inference.Batching;
 using SketchService.Api.Sketches;
 using SketchService.Inference.Runtime;
 using SketchService.Inference.Strokes;
@@ -142,71 +134,7 @@ public static class CompleteEndpoints
         DecodeRun run;
         try { run = model.Start(options, stream: true, stop.Token); }
         catch { stop.Dispose(); throw; }
-        http.Response.Headers.CacheControl = "no-cache";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(Events(run, stop, space, Response, log, services.Logger, services.Json.Value.SerializerOptions));
-    }
-
-    /// <summary><c>step</c> events as the batch decodes them, then <c>done</c> with the whole response, or <c>error</c> with a ProblemDetails.</summary>
-    private static async IAsyncEnumerable<SseItem<string>> Events(DecodeRun run, CancellationTokenSource stop, SketchSpace space,
-        Func<DecodeResult, CompleteResponse> response, RequestLog log, ILogger logger, JsonSerializerOptions options)
-    {
-        using var _ = stop;
-        try
-        {
-            await foreach (var step in ReadAll(run.Steps))
-            {
-                foreach (var p in step.Points)
-                {
-                    var (dx, dy) = space.Scale(p.Dx, p.Dy);
-                    var (x, y) = space.Position(p.X, p.Y);
-                    var data = new StepEvent(p.Sample, step.Index, dx, dy, x, y, p.Pen switch { PenState.Down => "down", PenState.Up => "up", _ => "end" });
-                    yield return new SseItem<string>(JsonSerializer.Serialize(data, options), "step");
-                }
-            }
-
-            DecodeResult? result = null;
-            ProblemDetails? problem = null;
-            try { result = await run.Result; }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { yield break; }
-            catch (Exception e) { problem = StreamProblem(e, log, logger); }
-            if (result is null)
-            {
-                yield return new SseItem<string>(JsonSerializer.Serialize(problem, options), "error");
-                yield break;
-            }
-            log.Record(result);
-            yield return new SseItem<string>(JsonSerializer.Serialize(response(result), options), "done");
-        }
-        finally
-        {
-            stop.Cancel();
-        }
-    }
-
-    /// <summary>What a stream that already started says when its decoding fails; logged, and marked on the request log.</summary>
-    private static ProblemDetails StreamProblem(Exception e, RequestLog log, ILogger logger)
-    {
-        log.Failure = e.Message;
-        if (e is DeadlineExceededException)
-        {
-            logger.LogWarning("Stream stopped: {Reason}", e.Message);
-            return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = e.Message };
-        }
-        logger.LogError(e, "Decoding failed mid-stream");
-        return new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Decoding failed", Detail = $"decoding failed after the stream started: {e.Message}" };
-    }
-
-    /// <summary>Reads a channel to its end; a faulted channel ends the loop quietly (the fault is reported from the run's result).</summary>
-    private static async IAsyncEnumerable<T> ReadAll<T>(ChannelReader<T> reader)
-    {
-        while (true)
-        {
-            bool more;
-            try { more = await reader.WaitToReadAsync(); }
-            catch (Exception) { yield break; }
-            if (!more) yield break;
-            while (reader.TryRead(out var item)) yield return item;
-        }
+        return new StepEventStream(run, stop, space, Response, log, services.Logger, services.Json.Value.SerializerOptions,
+            TimeSpan.FromMilliseconds(limits.Options.StreamFlushIntervalMs));
     }
 }

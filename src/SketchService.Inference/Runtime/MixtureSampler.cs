@@ -64,7 +64,7 @@ public sealed class MixtureSampler(int seed)
         return new PenPoint((float)dx, (float)dy, pen);
     }
 
-    /// <summary>Samples an index from softmax(logits / τ), or takes the argmax at τ = 0. Three passes, no scratch array.</summary>
+    /// <summary>Samples an index from softmax(logits / τ), or takes the argmax at τ = 0. One exp per logit, no heap allocation.</summary>
     private int Choose(ReadOnlySpan<float> logits, float temperature)
     {
         int best = 0;
@@ -73,12 +73,13 @@ public sealed class MixtureSampler(int seed)
         if (temperature == 0) return best;
 
         // Subtracting the max keeps exp() in range however small τ is.
+        Span<double> weights = stackalloc double[logits.Length];
         double max = logits[best], sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
+        for (int i = 0; i < logits.Length; i++) sum += weights[i] = Math.Exp((logits[i] - max) / temperature);
         double u = random.NextDouble() * sum;
         for (int i = 0; i < logits.Length; i++)
         {
-            u -= Math.Exp((logits[i] - max) / temperature);
+            u -= weights[i];
             if (u < 0) return i;
         }
         return best; // u rounded to exactly the sum: the last non-negligible term is as good as any
