@@ -82,7 +82,7 @@ root.Validators.Add(r =>
 });
 root.SetAction((parse, ct) => new LoadTest(new LoadTestOptions(
     Models: parse.GetValue(models)!,
-    Clients: parse.GetValue(clients) ?? [1, 4, 16, 64, 256],
+    Clients: parse.GetValue(clients) is { Length: > 0 } levels ? levels : [1, 4, 16, 64, 256],
     Duration: parse.GetValue(duration) ?? TimeSpan.FromSeconds(20),
     Warmup: parse.GetValue(warmup) ?? TimeSpan.FromSeconds(3),
     ServerWarmup: parse.GetValue(serverWarmup) ?? TimeSpan.FromSeconds(30),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using SketchService.Api;
 using SketchService.Api.Endpoints;
 using SketchService.Api.Infrastructure;
@@ -24,6 +25,7 @@ try
     {
         o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         o.SerializerOptions.DictionaryKeyPolicy = null;
+        o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "samples": "16" is a 400, not 16
     });
     builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
     builder.Services.AddApiProblems();

@@ -36,6 +36,9 @@ public sealed class SketchServiceOptions
     /// <summary>Most points in one input sketch.</summary>
     [Range(1, 1_000_000)] public int MaxPoints { get; set; } = 2000;
 
+    /// <summary>Largest absolute coordinate accepted in a sketch (stroke-3 dx, dy; polyline x, y), so sums of 2000 points stay finite.</summary>
+    [Range(1, 1e9)] public double MaxCoordinate { get; set; } = 100_000;
+
     /// <summary>Largest request body in bytes (Kestrel's MaxRequestBodySize).</summary>
     [Range(1024, 1L << 30)] public long MaxBodyBytes { get; set; } = 1 << 20;
 

@@ -42,6 +42,8 @@ public static class ArithmeticEndpoints
     private static async Task<IResult> Arithmetic(ArithmeticRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
         [AsParameters] SketchServices services, CancellationToken ct)
     {
+        using var deadline = services.Limits.Deadline(ct);
+        ct = deadline.Token;
         var (limits, log) = (services.Limits, services.Log);
         var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
@@ -56,14 +58,14 @@ public static class ArithmeticEndpoints
 
         var given = request.Operands ?? [];
         var missing = expression.Operands.Where(n => !given.ContainsKey(n)).ToList();
-        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {string.Join(", ", missing.Select(m => $"'{m}'"))} used in the expression");
+        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {Names(missing)} used in the expression");
         var unused = given.Keys.Where(k => !expression.Operands.Contains(k)).ToList();
-        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{string.Join(", ", unused.Select(m => $"'{m}'"))} not used in the expression");
+        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{Names(unused)} not used in the expression");
         model.RequireEncoder("do latent arithmetic");
         var names = expression.Operands;
         var steps = limits.Steps(request.MaxSteps);
         limits.Cost(model.Id, 1, 0, steps);
-        var values = await LatentOperand.Resolve([.. names.Select(n => ($"operands.{n}", given[n]))], model, limits.Options.MaxPoints, ct);
+        var values = await LatentOperand.Resolve([.. names.Select(n => ($"operands.{n}", given[n]))], model, limits.Options, ct);
         var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
         float[] z;
         try { z = expression.Evaluate(env); }
@@ -75,11 +77,15 @@ public static class ArithmeticEndpoints
         log.Record(result);
         var sketch = SketchResults.From(result, SketchSpace.Training(model.Manifest))[0];
         var response = new ArithmeticResponse(model.Id, text, z, env, result.Seed, limits.Temperature(request.Temperature), sketch, DecodeStats.From(result));
-        return SketchResults.Respond(response, format, () => [sketch.ToStroke3()], () => [text]);
+        return SketchResults.Respond(response, format, () => [sketch.ToStroke3()], ct, () => [text]);
     }
+
+    /// <summary>The first few names, quoted and shortened, and how many more: an error does not echo 70 000 names.</summary>
+    private static string Names(List<string> names) =>
+        string.Join(", ", names.Take(5).Select(n => $"'{ProblemSetup.Echo(n)}'")) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
 
     private static ApiProblem ExpressionProblem(LatentExpressionException e, string text) =>
         new(StatusCodes.Status400BadRequest, "Invalid expression", e.Message,
             new Dictionary<string, string[]> { ["expression"] = [e.Message] },
-            new Dictionary<string, object?> { ["position"] = e.Position, ["expression"] = text });
+            new Dictionary<string, object?> { ["position"] = e.Position, ["expression"] = ProblemSetup.Echo(text) });
 }

@@ -77,10 +77,12 @@ public static class CompleteEndpoints
         [AsParameters] SketchServices services, HttpContext http)
     {
         var (models, limits, log) = (services.Models, services.Limits, services.Log);
+        using var deadline = limits.Deadline(http.RequestAborted);
+        var ct = deadline.Token;
         var model = models.Get(request.Model);
         log.ModelId = model.Id;
         var kind = SketchResults.Parse(format);
-        var (prefix, space) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options.MaxPoints, "sketch");
+        var (prefix, space) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch");
         var samples = limits.Samples(request.Samples);
         var temperature = limits.Temperature(request.Temperature);
         var steps = limits.Steps(request.MaxSteps);
@@ -101,7 +103,7 @@ public static class CompleteEndpoints
                 break;
             case "encoding":
                 model.RequireEncoder("condition on the encoding of the sketch");
-                z = (await model.EncodeAsync([prefix], http.RequestAborted))[0].Mu;
+                z = (await model.EncodeAsync([prefix], ct))[0].Mu;
                 break;
             default:
                 if (model.HasEncoder) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
@@ -121,10 +123,10 @@ public static class CompleteEndpoints
         var stream = kind == "json" && (accept.Length == 0 || accept.Contains("text/event-stream") || !accept.Contains("application/json"));
         if (!stream)
         {
-            var result = await model.DecodeAsync(options, http.RequestAborted);
+            var result = await model.DecodeAsync(options, ct);
             log.Record(result);
             var response = Response(result);
-            return SketchResults.Respond(response, format, () => [.. response.Sketches.Select(s => s.ToStroke3())]);
+            return SketchResults.Respond(response, format, () => [.. response.Sketches.Select(s => s.ToStroke3())], ct);
         }
 
         // Decoding stops when the client goes (RequestAborted) and also whenever the stream stops being read (a failed

@@ -60,6 +60,8 @@ public static class DecodeEndpoints
     private static async Task<IResult> Decode(DecodeRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
         [AsParameters] SketchServices services, CancellationToken ct)
     {
+        using var deadline = services.Limits.Deadline(ct);
+        ct = deadline.Token;
         var model = services.Models.Get(request.Model);
         services.Log.ModelId = model.Id;
         SketchResults.Parse(format);
@@ -72,6 +74,8 @@ public static class DecodeEndpoints
     private static async Task<IResult> Generate(GenerateRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
         [AsParameters] SketchServices services, CancellationToken ct)
     {
+        using var deadline = services.Limits.Deadline(ct);
+        ct = deadline.Token;
         var model = services.Models.Get(request.Model);
         services.Log.ModelId = model.Id;
         SketchResults.Parse(format);
@@ -97,6 +101,6 @@ public static class DecodeEndpoints
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Manifest));
         IReadOnlyList<float[]?> zs = [.. Enumerable.Range(0, samples).Select(i => z?[z.Length == samples ? i : 0])];
         var response = new DecodeResponse(model.Id, result.Seed, options.Temperature, zs, sketches, DecodeStats.From(result));
-        return SketchResults.Respond(response, format, () => [.. sketches.Select(s => s.ToStroke3())]);
+        return SketchResults.Respond(response, format, () => [.. sketches.Select(s => s.ToStroke3())], ct);
     }
 }

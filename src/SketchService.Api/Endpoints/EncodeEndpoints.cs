@@ -35,13 +35,18 @@ public static class EncodeEndpoints
         return app;
     }
 
-    private static async Task<Ok<EncodeResponse>> Encode(EncodeRequest request, [AsParameters] SketchServices services, CancellationToken ct)
+    private static async Task<Ok<EncodeResponse>> Encode(EncodeRequest request, [FromQuery, Description("json (the only format)")] string? format,
+        [AsParameters] SketchServices services, CancellationToken ct)
     {
+        using var deadline = services.Limits.Deadline(ct);
+        ct = deadline.Token;
+        if (format is not null && !format.Equals("json", StringComparison.OrdinalIgnoreCase))
+            throw ApiProblem.Invalid("format", $"/encode answers JSON only; got '{ProblemSetup.Echo(format)}'");
         var (limits, log) = (services.Limits, services.Log);
         var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
         model.RequireEncoder("encode a sketch");
-        var (sketch, _) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options.MaxPoints, "sketch");
+        var (sketch, _) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch");
         var posterior = (await model.EncodeAsync([sketch], ct))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
         return TypedResults.Ok(new EncodeResponse(model.Id, posterior.Mu, posterior.Sigma, z, request.Seed));

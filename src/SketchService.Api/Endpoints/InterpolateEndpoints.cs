@@ -45,6 +45,8 @@ public static class InterpolateEndpoints
     private static async Task<IResult> Interpolate(InterpolateRequest request, [FromQuery, Description("json (default), svg or png")] string? format,
         [AsParameters] SketchServices services, CancellationToken ct)
     {
+        using var deadline = services.Limits.Deadline(ct);
+        ct = deadline.Token;
         var (limits, log) = (services.Limits, services.Log);
         var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
@@ -62,7 +64,7 @@ public static class InterpolateEndpoints
         var steps = limits.Steps(request.MaxSteps);
         var seed = Limits.Seed(request.Seed);
         limits.Cost(model.Id, n, 0, steps);
-        var ends = await LatentOperand.Resolve([("from", request.From), ("to", request.To)], model, limits.Options.MaxPoints, ct);
+        var ends = await LatentOperand.Resolve([("from", request.From), ("to", request.To)], model, limits.Options, ct);
         var zs = LatentMath.Interpolate(ends[0], ends[1], n, mode);
 
         var result = await model.DecodeAsync(new DecodeOptions { Samples = n, Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = zs }, ct);
@@ -70,7 +72,7 @@ public static class InterpolateEndpoints
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Manifest));
         var frames = zs.Select((z, i) => new InterpolationFrame((double)i / (n - 1), z, sketches[i])).ToList();
         var response = new InterpolateResponse(model.Id, mode == InterpolationMode.Spherical ? "slerp" : "lerp", seed, temperature, frames, DecodeStats.From(result));
-        return SketchResults.Respond(response, format, () => [.. frames.Select(f => f.Sketch.ToStroke3())],
+        return SketchResults.Respond(response, format, () => [.. frames.Select(f => f.Sketch.ToStroke3())], ct,
             () => [.. frames.Select(f => $"t = {f.T:0.##}")]);
     }
 }

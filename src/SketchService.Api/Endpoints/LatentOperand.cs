@@ -16,7 +16,7 @@ public sealed record LatentOperand
     public float[][][]? Polylines { get; init; }
 
     /// <summary>Resolves operands to z: given vectors are checked, sketches are encoded in one batch (VAE only).</summary>
-    public static async Task<float[][]> Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, int maxPoints, CancellationToken ct)
+    public static async Task<float[][]> Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, SketchServiceOptions limits, CancellationToken ct)
     {
         var result = new float[operands.Count][];
         var sketches = new List<(int Index, Inference.Strokes.StrokePoint[] Points)>();
@@ -34,7 +34,7 @@ public sealed record LatentOperand
             else
             {
                 model.RequireEncoder($"encode the sketch given as {field}");
-                var (points, _) = SketchSpace.Read(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model.Manifest, maxPoints, field);
+                var (points, _) = SketchSpace.Read(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model.Manifest, limits, field);
                 sketches.Add((i, points));
             }
         }

@@ -17,7 +17,8 @@ public static class ModelEndpoints
     public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/models").WithTags("Models");
-        group.MapGet("/", List).WithName("ListModels").WithSummary("The models served, and folders that failed to load.").ProducesProblem(503);
+        group.MapGet("/", List).WithName("ListModels")
+            .WithSummary("The models served, and folders that failed to load (200 even when none loaded, so the reasons show).").ProducesProblem(503);
         group.MapGet("/{id}", Get).WithName("GetModel")
             .WithSummary("A model's manifest (kind, sizes, scale_factor, max_seq_len, drawing_extent, dataset, losses, source) and each graph's inputs/outputs.")
             .ProducesProblem(404).ProducesProblem(503);
@@ -26,7 +27,7 @@ public static class ModelEndpoints
 
     private static Ok<ModelList> List(ModelCatalog catalog)
     {
-        catalog.Get(null); // 503 while loading
+        catalog.RequireLoaded(); // 503 while loading
         var def = catalog.DefaultId;
         return TypedResults.Ok(new ModelList(
             [.. catalog.Models.Values.OrderBy(m => m.Id, StringComparer.Ordinal).Select(m => new ModelSummary(m.Id, m.Manifest.Name, m.Manifest.Kind,

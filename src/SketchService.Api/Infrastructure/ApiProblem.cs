@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using SketchService.Inference.Batching;
 using SketchService.Inference.Runtime;
 
@@ -61,7 +62,7 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 {
                     Status = b.StatusCode,
                     Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
-                    Detail = Describe(b),
+                    Detail = Describe(b, http),
                 };
                 break;
             case AdmissionRejectedException r:
@@ -75,6 +76,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 logger.LogInformation("Client disconnected from {Path}", http.Request.Path);
                 http.Response.StatusCode = 499;
                 return true;
+            case OperationCanceledException: // the request's own deadline (Limits.Deadline), not the client
+                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = "the request did not finish within its deadline" };
+                break;
             default:
                 logger.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
                 problem = new ProblemDetails { Status = 500, Title = "Internal server error", Detail = "The server failed to handle the request; see its log." };
@@ -86,21 +90,74 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
     }
 
     /// <summary>The JSON error location ("$.sketch.strokes[2][0]") is the useful part of a System.Text.Json failure.</summary>
-    private static string Describe(BadHttpRequestException b)
+    private static string Describe(BadHttpRequestException b, HttpContext http)
     {
-        if (b.StatusCode == StatusCodes.Status413PayloadTooLarge) return b.Message;
+        if (b.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            return limit is { } bytes ? $"the request body is over the limit of {bytes} bytes (SketchService:MaxBodyBytes)" : b.Message;
+        }
         var inner = b.InnerException?.Message;
-        return inner is null ? b.Message : $"{b.Message} {inner}";
+        return ProblemSetup.Echo(inner is null ? b.Message : $"{b.Message} {inner}", 1000); // the JSON path holds the client's property names
+    }
+}
+
+public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, IOptions<ProblemDetailsOptions> options) : IProblemDetailsWriter
+{
+    private static readonly Dictionary<int, string> Types = new()
+    {
+        [400] = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        [404] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        [405] = "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+        [413] = "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        [415] = "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        [422] = "https://tools.ietf.org/html/rfc9110#section-15.5.21",
+        [429] = "https://tools.ietf.org/html/rfc6585#section-4",
+        [500] = "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+        [503] = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+    };
+
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var http = context.HttpContext;
+        var problem = context.ProblemDetails;
+        problem.Status ??= http.Response.StatusCode;
+        problem.Title ??= Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(problem.Status.Value);
+        problem.Type ??= Types.GetValueOrDefault(problem.Status.Value);
+        var naming = json.Value.SerializerOptions.PropertyNamingPolicy;
+        problem.Extensions.TryAdd(naming?.ConvertName("traceId") ?? "traceId", System.Diagnostics.Activity.Current?.Id ?? http.TraceIdentifier);
+        options.Value.CustomizeProblemDetails?.Invoke(context);
+        return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", http.RequestAborted));
     }
 }
 
 public static class ProblemSetup
 {
+    /// <summary>Longest input value echoed back in an error: a client's 1 MB model id is not sent back to it.</summary>
+    public const int MaxEcho = 100;
+
+    /// <summary><paramref name="value"/> as is, or its first <see cref="MaxEcho"/> characters and how many were left out.</summary>
+    public static string Echo(string value, int max = MaxEcho) => value.Length <= max ? value : $"{value[..max]}… ({value.Length - max} more characters)";
+
     public static IServiceCollection AddApiProblems(this IServiceCollection services)
     {
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // before AddProblemDetails' own writer, so it is asked first
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
-            c.ProblemDetails.Instance ??= $"{c.HttpContext.Request.Method} {c.HttpContext.Request.Path}";
+            var request = c.HttpContext.Request;
+            c.ProblemDetails.Instance ??= $"{request.Method} {Echo(request.Path.Value ?? "")}";
+            c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => $"no endpoint at {Echo(request.Path.Value ?? "")}; GET /swagger lists them",
+                StatusCodes.Status405MethodNotAllowed => $"{Echo(request.Method)} is not allowed on {Echo(request.Path.Value ?? "")}"
+                    + (c.HttpContext.Response.Headers.Allow is { Count: > 0 } allow ? $"; allowed: {allow}" : ""),
+                StatusCodes.Status413PayloadTooLarge => c.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit
+                    ? $"the request body is over the limit of {limit} bytes (SketchService:MaxBodyBytes)" : "the request body is too large",
+                StatusCodes.Status415UnsupportedMediaType => $"the body must be JSON sent as Content-Type: application/json; got '{Echo(request.ContentType ?? "none")}'",
+                _ => null,
+            };
         });
         services.AddExceptionHandler<ApiProblemHandler>();
         return services;

@@ -6,6 +6,9 @@ namespace SketchService.Api.Infrastructure;
 
 public static class Health
 {
+    /// <summary>Health checks and the metrics scrape answer GET and HEAD; anything else is a 405.</summary>
+    public static readonly HttpMethodMetadata GetOnly = new(["GET", "HEAD"]);
+
     public static IServiceCollection AddSketchHealthChecks(this IServiceCollection services)
     {
         services.AddHealthChecks()
@@ -17,8 +20,8 @@ public static class Health
     /// <summary>GET /health/live (the process answers) and GET /health/ready (at least one model loaded and warmed up).</summary>
     public static IEndpointRouteBuilder MapSketchHealthChecks(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).WithTags("Health");
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteJson }).WithTags("Health");
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).WithTags("Health").WithMetadata(GetOnly);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteJson }).WithTags("Health").WithMetadata(GetOnly);
         return app;
     }
 

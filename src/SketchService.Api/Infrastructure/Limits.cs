@@ -46,6 +46,17 @@ public sealed class Limits(IOptions<SketchServiceOptions> options, BatchMetrics 
         return v;
     }
 
+    /// <summary>
+    /// The request's deadline (<see cref="SketchServiceOptions.RequestDeadlineSeconds"/>) joined with the client going away:
+    /// encoding, decoding and drawing stop on it. Past the deadline the answer is 503.
+    /// </summary>
+    public CancellationTokenSource Deadline(CancellationToken requestAborted)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        if (Options.RequestDeadlineSeconds > 0) cts.CancelAfter(TimeSpan.FromSeconds(Options.RequestDeadlineSeconds));
+        return cts;
+    }
+
     /// <summary>The seed as given, or a fresh random one (returned in the response so the result can be reproduced).</summary>
     public static int Seed(int? value) => value ?? Random.Shared.Next();
 

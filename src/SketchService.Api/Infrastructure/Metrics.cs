@@ -21,7 +21,7 @@ public static class Metrics
 
     public static IEndpointRouteBuilder MapSketchMetrics(this IEndpointRouteBuilder app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health");
+        app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health").WithMetadata(Health.GetOnly);
         return app;
     }
 }

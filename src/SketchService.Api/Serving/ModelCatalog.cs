@@ -64,14 +64,20 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
     /// <summary>The named model, or the default one; 404 for an unknown id, 503 while models are still loading.</summary>
     public LoadedModel Get(string? id)
     {
-        if (!_ready) throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
+        RequireLoaded();
         if (string.IsNullOrEmpty(id))
         {
             id = DefaultId ?? throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "No models", $"No model could be loaded from {ModelsPath}.");
         }
         if (_models.TryGetValue(id, out var model)) return model;
         var why = _failures.TryGetValue(id, out var reason) ? $" (its folder failed to load: {reason})" : "";
-        throw ApiProblem.NotFound($"no model '{id}'{why}; GET /models lists the models served");
+        throw ApiProblem.NotFound($"no model '{ProblemSetup.Echo(id)}'{why}; GET /models lists the models served");
+    }
+
+    /// <summary>503 while the models are still loading.</summary>
+    public void RequireLoaded()
+    {
+        if (!_ready) throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
     }
 
     /// <summary>Loads every model folder through the runtime's <see cref="ModelRegistry"/>, warms each model up and marks the catalog ready.</summary>
@@ -87,7 +93,10 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
             m.Manifest.HasEncoder ? new EncodeBatcher(m, batching, metrics, logger) : null), StringComparer.Ordinal);
         _failures = registry.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
         _ready = true;
-        logger.LogInformation("{Count} model(s) ready from {ModelsPath}; default {DefaultModel}", _models.Count, ModelsPath, DefaultId ?? "(none)");
+        if (_models.Count == 0)
+            logger.LogWarning("No model could be served from {ModelsPath} ({Failed} folder(s) failed; see GET /models)", ModelsPath, _failures.Count);
+        else
+            logger.LogInformation("{Count} model(s) ready from {ModelsPath}; default {DefaultModel}", _models.Count, ModelsPath, DefaultId ?? "(none)");
     }
 
     /// <summary>

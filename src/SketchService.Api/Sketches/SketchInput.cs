@@ -45,8 +45,9 @@ public sealed class SketchSpace
     public static SketchSpace Training(ModelManifest m) => new(m.ScaleFactor, 1, 0, 0, false);
 
     /// <summary>Validates <paramref name="input"/> (reporting errors under <paramref name="field"/>) and converts it to model space.</summary>
-    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, int maxPoints, string field)
+    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, SketchServiceOptions limits, string field)
     {
+        var (maxPoints, maxCoordinate) = (limits.MaxPoints, limits.MaxCoordinate);
         if (input is null) throw ApiProblem.Invalid(field, "a sketch is required: give 'strokes' (stroke-3) or 'polylines'");
         if ((input.Strokes is null) == (input.Polylines is null))
             throw ApiProblem.Invalid(field, "give exactly one of 'strokes' (stroke-3) or 'polylines'");
@@ -60,7 +61,8 @@ public sealed class SketchSpace
             {
                 var r = rows[i];
                 if (r is null || r.Length != 3) throw ApiProblem.Invalid($"{field}.strokes[{i}]", "must be [dx, dy, pen_lifted]");
-                if (!float.IsFinite(r[0]) || !float.IsFinite(r[1])) throw ApiProblem.Invalid($"{field}.strokes[{i}]", "dx and dy must be finite numbers");
+                if (!(Math.Abs(r[0]) <= maxCoordinate && Math.Abs(r[1]) <= maxCoordinate))
+                    throw ApiProblem.Invalid($"{field}.strokes[{i}]", $"dx and dy must be finite numbers within ±{maxCoordinate}");
                 if (r[2] is not (0 or 1)) throw ApiProblem.Invalid($"{field}.strokes[{i}][2]", "pen_lifted must be 0 or 1");
                 points[i] = new StrokePoint((float)(r[0] / sf), (float)(r[1] / sf), r[2] == 1);
             }
@@ -81,8 +83,8 @@ public sealed class SketchSpace
             total += st[0].Length;
             if (total > maxPoints) throw ApiProblem.Invalid($"{field}.polylines", $"has more than {maxPoints} points; the limit is {maxPoints}");
             for (var i = 0; i < st[0].Length; i++)
-                if (!float.IsFinite(st[0][i]) || !float.IsFinite(st[1][i]))
-                    throw ApiProblem.Invalid($"{field}.polylines[{s}]", $"point {i} is not a pair of finite numbers");
+                if (!(Math.Abs(st[0][i]) <= maxCoordinate && Math.Abs(st[1][i]) <= maxCoordinate))
+                    throw ApiProblem.Invalid($"{field}.polylines[{s}]", $"point {i} must be a pair of finite numbers within ±{maxCoordinate}");
             lines.Add(new Polyline(st[0], st[1]));
         }
         var box = StrokeFormats.Bounds(lines);

@@ -25,11 +25,12 @@ public static class SketchResults
     public static IReadOnlyList<SketchResult> From(DecodeResult result, SketchSpace space, StrokePoint[]? prefix = null) =>
         [.. result.Sketches.Select(s => SketchResult.From(space.ToOutput(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
 
-    public static IResult Respond<T>(T json, string? format, Func<IReadOnlyList<StrokePoint[]>> sketches, Func<IReadOnlyList<string>>? captions = null) =>
+    /// <summary>JSON, or the sketches drawn as SVG or PNG; <c>ct</c> stops a PNG being drawn (the client left, or the deadline passed).</summary>
+    public static IResult Respond<T>(T json, string? format, Func<IReadOnlyList<StrokePoint[]>> sketches, CancellationToken ct, Func<IReadOnlyList<string>>? captions = null) =>
         Parse(format) switch
         {
             "svg" => TypedResults.Content(Svg(sketches(), captions?.Invoke()), "image/svg+xml"),
-            "png" => TypedResults.File(Png(sketches()), "image/png"),
+            "png" => TypedResults.File(Png(sketches(), ct), "image/png"),
             _ => TypedResults.Ok(json),
         };
 
@@ -45,7 +46,8 @@ public static class SketchResults
     public static string Svg(IReadOnlyList<StrokePoint[]> sketches, IReadOnlyList<string>? captions = null) =>
         SketchSvg.Grid(sketches, Columns(sketches.Count), 256, captions);
 
-    public static byte[] Png(IReadOnlyList<StrokePoint[]> sketches) => SketchPng.Grid(sketches, Columns(sketches.Count));
+    public static byte[] Png(IReadOnlyList<StrokePoint[]> sketches, CancellationToken ct = default) =>
+        SketchPng.Grid(sketches, Columns(sketches.Count), cancellationToken: ct);
 
     private static int Columns(int n) => Math.Clamp(n, 1, 5);
 }

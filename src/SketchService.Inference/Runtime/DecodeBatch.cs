@@ -19,6 +19,7 @@ public sealed class DecodeBatch : IDisposable
     private readonly List<(DecodeRun Run, int Sample)> leaving = [];
     private readonly List<DecodeRun> finished = [];
     private readonly List<DecodeRun> stopped = [];
+    private readonly List<(DecodeRun Run, Exception Error)> failed = [];
 
     public DecodeBatch(SketchModel model, int capacity)
     {
@@ -98,8 +99,26 @@ public sealed class DecodeBatch : IDisposable
             throw;
         }
         leaving.Clear();
+        failed.Clear();
         foreach (var run in runs)
-            if (run.Advance(state, leaving)) finished.Add(run);
+        {
+            try
+            {
+                if (run.Advance(state, leaving)) finished.Add(run);
+            }
+            catch (Exception e)
+            {
+                failed.Add((run, e)); // that run alone: the others' rows are sound
+            }
+        }
+        foreach (var (run, error) in failed)
+        {
+            leaving.RemoveAll(l => l.Run == run);
+            for (int s = 0; s < run.Samples; s++)
+                if (run.RowOf[s] >= 0) RemoveRow(run, s);
+            runs.Remove(run);
+            run.Fail(error);
+        }
         foreach (var (run, sample) in leaving) RemoveRow(run, sample);
         foreach (var run in finished)
         {

@@ -140,6 +140,8 @@ public sealed class DecodeRun
             if (ended[s]) continue;
             int row = RowOf[s];
             var p = sampler.Sample(state.ParamsOf(row), temperature);
+            if (!float.IsFinite(p.Dx) || !float.IsFinite(p.Dy))
+                throw new InvalidOperationException($"the model produced a non-finite point at step {StepIndex} of sample {s}; its input may be out of the range it was trained on");
             p.WriteStroke5(state.InputOf(row));
             steps[s]++;
             if (p.Pen == PenState.End)

@@ -39,6 +39,9 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     public bool HasSheep { get; }
     public static string RepoRoot { get; } = FindRepoRoot();
 
+    /// <summary>What answers 200 once the app has started and loaded its models.</summary>
+    protected virtual string ReadyPath => "/health/ready";
+
     /// <summary>More SketchService settings for a factory of its own (e.g. small batching limits).</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
@@ -87,7 +90,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
         {
-            using var r = await client.GetAsync("/health/ready");
+            using var r = await client.GetAsync(ReadyPath);
             if (r.IsSuccessStatusCode) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException("models not ready: " + await r.Content.ReadAsStringAsync());
             await Task.Delay(100);
