@@ -24,8 +24,9 @@ public class RuntimeBenchmarks
     private SketchModel model = null!;
     private float[] z = [];
     private StrokePoint[][] sketch = [];
-    private DecoderState state = null!;
+    private DecoderState state = null!, state64 = null!;
     private SketchDecoder running = null!;
+    private DecodeBatch batch64 = null!;
 
     private sealed class ShortConfig : ManualConfig
     {
@@ -53,13 +54,20 @@ public class RuntimeBenchmarks
         sketch = [[.. Enumerable.Range(0, Points).Select(i => new StrokePoint((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, i % 25 == 24))]];
         state = model.CreateDecoder(1, [z]);
         StrokeFormats.StartToken.CopyTo(state.Input);
-        running = new SketchDecoder(model, new DecodeOptions { Z = [z], MaxSteps = int.MaxValue, Seed = 1 });
+        running = NewRun();
+        state64 = model.CreateDecoder(64, [.. Enumerable.Repeat(z, 64)]);
+        batch64 = new DecodeBatch(model, 64);
     }
+
+    /// <summary>A lone run (batch of one row), restarted every 250 points: what one client's stream costs per point.</summary>
+    private SketchDecoder NewRun() => new(model, new DecodeOptions { Z = [z], MaxSteps = Points, Seed = 1 });
 
     [GlobalCleanup]
     public void Cleanup()
     {
         running.Dispose();
+        batch64.Dispose();
+        state64.Dispose();
         state.Dispose();
         model.Dispose();
         Directory.Delete(folder, recursive: true);
@@ -69,9 +77,32 @@ public class RuntimeBenchmarks
     [Benchmark]
     public float DecoderStep() => state.Step()[0];
 
-    /// <summary>One step of the sampling loop: decoder step, mixture sampling and feeding the point back.</summary>
+    /// <summary>
+    /// One tick of a lone run in a <see cref="DecodeBatch"/>: decoder step, mixture sampling, the point fed back and
+    /// collected. Against <see cref="DecoderStep"/>, what batching's bookkeeping costs a lone stream.
+    /// </summary>
     [Benchmark]
-    public int SampledStep() => running.Next().Length;
+    public int SampledStep()
+    {
+        if (running.IsFinished)
+        {
+            running.Dispose();
+            running = NewRun();
+        }
+        return running.Next().Length;
+    }
+
+    /// <summary>One decoder_step run at batch 64, no sampling.</summary>
+    [Benchmark]
+    public float DecoderStep64() => state64.Step()[0];
+
+    /// <summary>One tick of a batch of 64 one-sample runs: step, 64 samples, rows leaving and joining as runs end (250 points each).</summary>
+    [Benchmark]
+    public int BatchTick64()
+    {
+        while (batch64.FreeRows > 0) batch64.Add(new DecodeRun(model, new DecodeOptions { Z = [z], MaxSteps = Points, Seed = batch64.FreeRows }));
+        return batch64.Step().Count;
+    }
 
     /// <summary>A whole request: decoder state from z, 250 sampled steps, the sketch collected.</summary>
     [Benchmark]
