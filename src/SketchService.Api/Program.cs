@@ -33,6 +33,8 @@ try
     builder.Services.AddSketchHealthChecks();
     builder.Services.AddSingleton<ModelCatalog>();
     builder.Services.AddHostedService<ModelLoader>();
+    builder.Services.AddHostedService<ShutdownDrain>();
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
     builder.Services.AddSketchMetrics();
     builder.Services.AddSingleton<Limits>();
 

@@ -75,6 +75,12 @@ public sealed class SketchServiceOptions
     /// </summary>
     [Range(0, 1000)] public double StreamFlushIntervalMs { get; set; } = 4;
 
+    /// <summary>
+    /// On SIGTERM, how long running requests (live streams included) may go on before they are ended; new decoding is
+    /// refused from the start. The process exits within this plus 5 s: keep a pod's terminationGracePeriodSeconds above it.
+    /// </summary>
+    [Range(0, 3600)] public double DrainSeconds { get; set; } = 20;
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

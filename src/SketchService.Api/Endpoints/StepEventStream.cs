@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Sketches;
+using SketchService.Inference.Batching;
 using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Endpoints;
@@ -103,6 +104,11 @@ internal sealed class StepEventStream(DecodeRun run, CancellationTokenSource sto
     private ProblemDetails Problem(Exception e)
     {
         log.Failure = e.Message;
+        if (e is ServiceDrainingException)
+        {
+            logger.LogWarning("Stream ended by shutdown: {Reason}", e.Message);
+            return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Shutting down", Detail = e.Message };
+        }
         if (e is DeadlineExceededException)
         {
             logger.LogWarning("Stream stopped: {Reason}", e.Message);

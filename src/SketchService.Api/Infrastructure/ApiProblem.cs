@@ -69,6 +69,10 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.RetryAfter.TotalSeconds)).ToString();
                 problem = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = r.Message };
                 break;
+            case ServiceDrainingException d:
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
+                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Shutting down", Detail = d.Message };
+                break;
             case DeadlineExceededException d:
                 problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = d.Message };
                 break;

@@ -57,6 +57,9 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
 
     public string ModelsPath { get; } = ResolveModelsPath(options.Value.ModelsPath, env.ContentRootPath);
     public bool IsReady => _ready;
+
+    /// <summary>Set when the service begins to stop (<see cref="ShutdownDrain"/>): not ready, no new decoding.</summary>
+    public bool IsDraining { get; private set; }
     public IReadOnlyDictionary<string, LoadedModel> Models => _models;
     public IReadOnlyDictionary<string, string> Failures => _failures;
     public string? DefaultId => options.Value.DefaultModel is { Length: > 0 } id ? id : _models.Keys.Order(StringComparer.Ordinal).FirstOrDefault();
@@ -72,6 +75,19 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
         if (_models.TryGetValue(id, out var model)) return model;
         var why = _failures.TryGetValue(id, out var reason) ? $" (its folder failed to load: {reason})" : "";
         throw ApiProblem.NotFound($"no model '{ProblemSetup.Echo(id)}'{why}; GET /models lists the models served");
+    }
+
+    /// <summary>Stops taking new decoding (each model's batcher refuses with <paramref name="reason"/>); readiness turns unhealthy.</summary>
+    public void Drain(Exception reason)
+    {
+        IsDraining = true;
+        foreach (var model in _models.Values) model.Decoder.Refuse(reason);
+    }
+
+    /// <summary>Ends every queued and live decoding with <paramref name="reason"/>.</summary>
+    public void StopAll(Exception reason)
+    {
+        foreach (var model in _models.Values) model.Decoder.StopAll(reason);
     }
 
     /// <summary>503 while the models are still loading.</summary>
@@ -139,6 +155,7 @@ public sealed class ModelsReadyCheck(ModelCatalog catalog) : IHealthCheck
     {
         var data = new Dictionary<string, object> { ["models"] = catalog.Models.Keys.ToArray(), ["failed"] = catalog.Failures.Keys.ToArray() };
         return Task.FromResult(!catalog.IsReady ? HealthCheckResult.Unhealthy("loading models", data: data)
+            : catalog.IsDraining ? HealthCheckResult.Unhealthy("shutting down", data: data)
             : catalog.Models.Count == 0 ? HealthCheckResult.Unhealthy($"no model loaded from {catalog.ModelsPath}", data: data)
             : HealthCheckResult.Healthy($"{catalog.Models.Count} model(s) loaded and warmed up", data));
     }

@@ -25,3 +25,9 @@ public sealed class AdmissionRejectedException(string model, int queued, TimeSpa
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
+
+/// <summary>The service is shutting down: it takes no new work (503 with Retry-After), and ends what is still running when its drain time is up.</summary>
+public sealed class ServiceDrainingException(string message) : Exception(message)
+{
+    public TimeSpan RetryAfter { get; } = TimeSpan.FromSeconds(1);
+}

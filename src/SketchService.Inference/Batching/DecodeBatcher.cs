@@ -26,6 +26,8 @@ public sealed class DecodeBatcher : IDisposable
     private int queuedRows, liveRows;
     private long ticks;
     private bool stopping;
+    private Exception? refusing;             // set by Refuse: new runs are turned away with it
+    private volatile Exception? stopRunning; // set by StopAll: the loop fails every run with it
 
     public DecodeBatcher(SketchModel model, BatchingOptions options, BatchMetrics metrics, ILogger logger)
     {
@@ -67,6 +69,7 @@ public sealed class DecodeBatcher : IDisposable
         lock (queue)
         {
             ObjectDisposedException.ThrowIf(stopping, this);
+            if (refusing is not null) throw refusing;
             bool fits = liveRows + queuedRows + run.Cost <= options.MaxLiveRows;
             if (!fits && queue.Count >= options.MaxQueuedRequests)
             {
@@ -79,6 +82,19 @@ public sealed class DecodeBatcher : IDisposable
         metrics.Pending(Model.Id, 1);
         wake.Set();
         return run;
+    }
+
+    /// <summary>From now on, <see cref="Submit"/> throws <paramref name="reason"/>; runs already queued or live go on (a drain).</summary>
+    public void Refuse(Exception reason)
+    {
+        lock (queue) refusing = reason;
+    }
+
+    /// <summary>Fails every queued and live run with <paramref name="reason"/> at the next tick (the end of a drain).</summary>
+    public void StopAll(Exception reason)
+    {
+        stopRunning = reason;
+        wake.Set();
     }
 
     public void Dispose()
@@ -95,6 +111,11 @@ public sealed class DecodeBatcher : IDisposable
         var stoppedBy = new ObjectDisposedException(nameof(DecodeBatcher), "the service is shutting down");
         while (true)
         {
+            if (stopRunning is { } reason)
+            {
+                stopRunning = null;
+                FailAll(reason);
+            }
             Admit();
             int before = batch.Rows;
             foreach (var run in batch.RemoveStopped())
@@ -115,12 +136,23 @@ public sealed class DecodeBatcher : IDisposable
             lock (queue)
                 if (stopping) break;
         }
+        FailAll(stoppedBy);
+    }
+
+    private void FailAll(Exception reason)
+    {
         lock (queue)
         {
-            foreach (var run in queue) run.Fail(stoppedBy);
-            queue.Clear();
+            while (queue.First is { } node)
+            {
+                Dequeue(node);
+                node.Value.Fail(reason);
+            }
         }
-        foreach (var run in batch.Runs) run.Fail(stoppedBy);
+        int rows = batch.Rows;
+        foreach (var run in batch.Runs) run.Fail(reason);
+        batch.Clear();
+        Count(-rows);
     }
 
     /// <summary>Moves queued runs into the batch, first come first served, while their rows fit; drops those already stopped.</summary>

@@ -128,6 +128,15 @@ public sealed class DecodeBatch : IDisposable
         return finished;
     }
 
+    /// <summary>Drops every run and row (their owner has already failed them).</summary>
+    public void Clear()
+    {
+        foreach (var run in runs)
+            for (int s = 0; s < run.Samples; s++) run.RowOf[s] = -1;
+        runs.Clear();
+        state.Clear();
+    }
+
     public void Dispose() => state.Dispose();
 
     private void RemoveRow(DecodeRun run, int sample)

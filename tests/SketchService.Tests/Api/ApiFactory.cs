@@ -104,7 +104,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     /// <summary>Encoder and LSTM random; output layer zero with a bias that fixes the mixture (see the class summary).</summary>
-    private static SketchRnnWeights TinyWeights()
+    internal static SketchRnnWeights TinyWeights()
     {
         var w = TestWeights.Random(seed: 5, vae: true, encoder: 6, decoder: 8, latent: 4, mixtures: 2);
         const int M = 2;

@@ -202,4 +202,23 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         }
         Assert.InRange(encoder.Runs, 1, sketches.Length - 1);
     }
+
+    [Fact]
+    public async Task A_draining_batcher_refuses_new_runs_and_stop_all_ends_the_running_ones()
+    {
+        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { MaxLiveRows = 1, MaxQueuedRequests = 5 }, new BatchMetrics(), NullLogger.Instance);
+        var running = batcher.Submit(new DecodeOptions { MaxSteps = 100_000_000 }, cancellationToken: Ct);
+        var waiting = batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: Ct);
+        while (batcher.LiveRows == 0) await Task.Delay(1, Ct);
+
+        batcher.Refuse(new ServiceDrainingException("draining"));
+        Assert.Throws<ServiceDrainingException>(() => batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: Ct));
+        Assert.False(running.IsCompleted); // what was taken goes on
+
+        batcher.StopAll(new ServiceDrainingException("stopped"));
+        Assert.Equal("stopped", (await Assert.ThrowsAsync<ServiceDrainingException>(() => running.Result)).Message);
+        await Assert.ThrowsAsync<ServiceDrainingException>(() => waiting.Result);
+        Assert.Equal(0, batcher.LiveRows);
+        Assert.Equal(0, batcher.QueuedRequests);
+    }
 }
