@@ -44,8 +44,8 @@ public sealed class DecodeBatcher : IDisposable
 
     public SketchModel Model { get; }
 
-    /// <summary>Rows in the batch after the last tick.</summary>
-    public int LiveRows => Volatile.Read(ref liveRows);
+    /// <summary>Rows in the batch now; a run's rows are gone before its result is.</summary>
+    public int LiveRows => batch.Rows;
 
     /// <summary>Decoder steps run so far.</summary>
     public long Ticks => Interlocked.Read(ref ticks);
@@ -150,9 +150,10 @@ public sealed class DecodeBatcher : IDisposable
             }
         }
         int rows = batch.Rows;
-        foreach (var run in batch.Runs) run.Fail(reason);
+        var running = batch.Runs.ToList();
         batch.Clear();
         Count(-rows);
+        foreach (var run in running) run.Fail(reason);
     }
 
     /// <summary>Moves queued runs into the batch, first come first served, while their rows fit; drops those already stopped.</summary>

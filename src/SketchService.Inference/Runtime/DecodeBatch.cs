@@ -93,9 +93,10 @@ public sealed class DecodeBatch : IDisposable
         catch (Exception e)
         {
             // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
-            foreach (var run in runs) run.Fail(e);
+            var all = runs.ToList();
             runs.Clear();
             state.Clear();
+            foreach (var run in all) run.Fail(e);
             throw;
         }
         leaving.Clear();
@@ -111,20 +112,18 @@ public sealed class DecodeBatch : IDisposable
                 failed.Add((run, e)); // that run alone: the others' rows are sound
             }
         }
-        foreach (var (run, error) in failed)
+        foreach (var (run, _) in failed)
         {
             leaving.RemoveAll(l => l.Run == run);
             for (int s = 0; s < run.Samples; s++)
                 if (run.RowOf[s] >= 0) RemoveRow(run, s);
             runs.Remove(run);
-            run.Fail(error);
         }
         foreach (var (run, sample) in leaving) RemoveRow(run, sample);
-        foreach (var run in finished)
-        {
-            runs.Remove(run);
-            run.Complete();
-        }
+        foreach (var run in finished) runs.Remove(run);
+        // Rows first, results after: whoever awaits a result sees its rows already gone.
+        foreach (var (run, error) in failed) run.Fail(error);
+        foreach (var run in finished) run.Complete();
         return finished;
     }
 

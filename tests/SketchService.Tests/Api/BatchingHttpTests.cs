@@ -105,6 +105,8 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
         Assert.NotNull(body["errors"]!["max_steps"]);
     }
 
+    private const string CostLimitSeries = "sketch_inference_request_failure_total{otel_scope_name=\"SketchService\",model=\"tiny\",reason=\"cost_limit\"}";
+
     [Fact]
     public async Task Metrics_are_scraped_in_prometheus_format_with_the_batching_series()
     {
@@ -118,7 +120,7 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
         for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(100, Ct))
         {
             text = await client.GetStringAsync("/metrics", Ct);
-            if (text.Contains("sketch_inference_request_failure_total") && text.Contains("sketch_inference_encoder_batch_size")) break;
+            if (text.Contains(CostLimitSeries) && text.Contains("sketch_inference_encoder_batch_size")) break;
         }
         string[] series =
         [
@@ -128,7 +130,7 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
             "http_server_request_duration_seconds_bucket{",
         ];
         foreach (var name in series) Assert.Contains(name, text);
-        Assert.Contains("sketch_inference_request_failure_total{otel_scope_name=\"SketchService\",model=\"tiny\",reason=\"cost_limit\"}", text);
+        Assert.Contains(CostLimitSeries, text);
         Assert.Contains("http_route=\"/complete\"", text);
     }
 }
