@@ -113,7 +113,7 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
         using var client = app.Client();
         using (await PostForJson(client, "/complete", new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 } } }, max_steps = 3 })) { }
         using (await PostForJson(client, "/encode", new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 } } } })) { }
-        using (await PostForJson(client, "/complete", new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 } } }, samples = 2, max_steps = 100_000_001 })) { }
+        using (await PostForJson(client, "/complete", new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 } } }, samples = 2, max_steps = 100_000_000 })) { } // 2 × (1 + 100 000 000) is over the limit of 200 000 000
 
         string text = "";
         // The exporter caches a scrape for a moment; wait for one that holds this test's requests.
