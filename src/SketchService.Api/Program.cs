@@ -44,7 +44,8 @@ try
     app.UseStatusCodePages();
     app.UseSwagger();
     app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
-    app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+    app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger
+    app.UseStaticFiles();
     app.MapSketchHealthChecks();
     app.MapSketchMetrics();
     app.MapModelEndpoints();

@@ -82,7 +82,7 @@ public static class CompleteEndpoints
         var model = models.Get(request.Model);
         log.ModelId = model.Id;
         var kind = SketchResults.Parse(format);
-        var (prefix, space) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch");
+        var (prefix, space) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch", wholeDrawing: false);
         var samples = limits.Samples(request.Samples);
         var temperature = limits.Temperature(request.Temperature);
         var steps = limits.Steps(request.MaxSteps);

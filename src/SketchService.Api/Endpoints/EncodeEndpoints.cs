@@ -46,7 +46,7 @@ public static class EncodeEndpoints
         var model = services.Models.Get(request.Model);
         log.ModelId = model.Id;
         model.RequireEncoder("encode a sketch");
-        var (sketch, _) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch");
+        var (sketch, _) = SketchSpace.Read(request.Sketch, model.Manifest, limits.Options, "sketch", wholeDrawing: true);
         var posterior = (await model.EncodeAsync([sketch], ct))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
         return TypedResults.Ok(new EncodeResponse(model.Id, posterior.Mu, posterior.Sigma, z, request.Seed));

@@ -34,7 +34,7 @@ public sealed record LatentOperand
             else
             {
                 model.RequireEncoder($"encode the sketch given as {field}");
-                var (points, _) = SketchSpace.Read(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model.Manifest, limits, field);
+                var (points, _) = SketchSpace.Read(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model.Manifest, limits, field, wholeDrawing: true);
                 sketches.Add((i, points));
             }
         }

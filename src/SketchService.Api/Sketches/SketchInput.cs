@@ -15,8 +15,11 @@ public sealed record SketchInput
     [Description("Stroke-3 rows [dx, dy, pen_lifted] in the model's training pixel space (pen_lifted 0 or 1: the pen lifts after this point).")]
     public float[][]? Strokes { get; init; }
 
-    [Description("Quick Draw polylines [[[x…],[y…]], …]: absolute coordinates at any scale; resized so max(width, height) = the model's drawing_extent.")]
+    [Description("Quick Draw polylines [[[x…],[y…]], …]: absolute coordinates (see frame).")]
     public float[][][]? Polylines { get; init; }
+
+    [Description("With polylines: the side of the square the drawing was made in (a canvas's size); it maps to the model's drawing_extent, so a partial drawing keeps its size. Default: Quick Draw's 0–255 frame (256) when continuing a drawing; a whole drawing to encode is resized to its own bounding box.")]
+    public double? Frame { get; init; }
 }
 
 /// <summary>A sketch in both output forms, in the caller's scale.</summary>
@@ -44,8 +47,16 @@ public sealed class SketchSpace
     /// <summary>The model's training pixel space: stroke-3 × scale_factor.</summary>
     public static SketchSpace Training(ModelManifest m) => new(m.ScaleFactor, 1, 0, 0, false);
 
-    /// <summary>Validates <paramref name="input"/> (reporting errors under <paramref name="field"/>) and converts it to model space.</summary>
-    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, SketchServiceOptions limits, string field)
+    /// <summary>Quick Draw's convention: a whole drawing fills a 0–255 frame.</summary>
+    public const double QuickDrawFrame = 256;
+
+    /// <summary>
+    /// Validates <paramref name="input"/> (reporting errors under <paramref name="field"/>) and converts it to model
+    /// space. Polylines map their <see cref="SketchInput.Frame"/> to the model's drawing_extent; without a frame, a
+    /// <paramref name="wholeDrawing"/> (to encode) is resized to its own bounding box, and a partial one (to continue)
+    /// is taken to be in Quick Draw's 0–255 frame, so it is not enlarged as if it were whole.
+    /// </summary>
+    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, SketchServiceOptions limits, string field, bool wholeDrawing)
     {
         var (maxPoints, maxCoordinate) = (limits.MaxPoints, limits.MaxCoordinate);
         if (input is null) throw ApiProblem.Invalid(field, "a sketch is required: give 'strokes' (stroke-3) or 'polylines'");
@@ -87,9 +98,13 @@ public sealed class SketchSpace
                     throw ApiProblem.Invalid($"{field}.polylines[{s}]", $"point {i} must be a pair of finite numbers within ±{maxCoordinate}");
             lines.Add(new Polyline(st[0], st[1]));
         }
+        if (input.Frame is { } frame && !(frame >= 1 && frame <= maxCoordinate))
+            throw ApiProblem.Invalid($"{field}.frame", $"must be a number between 1 and {maxCoordinate}; got {frame}");
         var box = StrokeFormats.Bounds(lines);
         var extent = Math.Max(box.Width, box.Height);
-        var resize = extent > 0 ? manifest.DrawingExtent / extent : 1.0;
+        var resize = input.Frame is { } given ? manifest.DrawingExtent / given
+            : !wholeDrawing ? manifest.DrawingExtent / QuickDrawFrame
+            : extent > 0 ? manifest.DrawingExtent / extent : 1.0;
         // The drawing's first point becomes the origin, so the first stroke-3 offset is (0, 0): training data
         // start with an ordinary small offset, and a jump from some corner would be an input the model never saw.
         var (x0, y0) = (lines[0].X[0], lines[0].Y[0]);

@@ -1,0 +1,452 @@
+// The playground: draw, and watch the model finish the drawing point by point (POST /complete as Server-Sent Events,
+// read with fetch since EventSource cannot POST); VAE tools for reconstruction, interpolation and latent arithmetic.
+// Plain modules and SVG: no build step.
+
+const FRAME = 256;          // the drawing area's side, sent as sketch.frame so a partial drawing keeps its size
+const POINTS_PER_FRAME = 3; // drawing pace: ~180 points/s per ending, so a fast server's points still draw in sight
+const $ = (id) => document.getElementById(id);
+const svgNs = "http://www.w3.org/2000/svg";
+
+const state = { strokes: [], current: null, models: [], saved: {}, controller: null, last: null, animation: null };
+
+// ---- API -------------------------------------------------------------------------------------------------------
+
+/** A readable message from a failed response: a ProblemDetails' title and detail, and when to retry after a 429. */
+async function problem(response) {
+  let text = `HTTP ${response.status}`;
+  try {
+    const p = await response.json();
+    text = [p.title, p.detail].filter(Boolean).join(": ") || text;
+  } catch { /* not JSON */ }
+  const retry = response.headers.get("Retry-After");
+  if (retry) text += ` (retry in ${retry} s)`;
+  return new Error(text);
+}
+
+async function post(path, body, accept = "application/json", signal = undefined) {
+  const response = await fetch(path, {
+    method: "POST", signal,
+    headers: { "Content-Type": "application/json", Accept: accept },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await problem(response);
+  return response;
+}
+
+/** Server-Sent Events from a fetch response: calls onEvent(name, data) per event. */
+async function readEvents(response, onEvent) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) name = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      onEvent(name, JSON.parse(data));
+    }
+  }
+}
+
+// ---- Drawing -----------------------------------------------------------------------------------------------------
+
+function pathData(points) {
+  return points.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`).join("") || "";
+}
+
+function renderCanvas() {
+  const canvas = $("canvas");
+  canvas.replaceChildren(...state.strokes.map((s) => {
+    const p = document.createElementNS(svgNs, "path");
+    p.setAttribute("class", "mine");
+    p.setAttribute("d", s.length === 1 ? `M${s[0][0]} ${s[0][1]}l0.01 0` : pathData(s));
+    return p;
+  }));
+  $("complete").disabled = state.strokes.length === 0;
+}
+
+function canvasPoint(event) {
+  const box = $("canvas").getBoundingClientRect();
+  return [(event.clientX - box.left) / box.width * FRAME, (event.clientY - box.top) / box.height * FRAME];
+}
+
+/** The drawing as Quick Draw polylines [[x…], [y…]] in the 0–256 frame. */
+function polylines(strokes = state.strokes) {
+  return strokes.filter((s) => s.length).map((s) => [s.map((p) => +p[0].toFixed(1)), s.map((p) => +p[1].toFixed(1))]);
+}
+
+function setupCanvas() {
+  const canvas = $("canvas");
+  canvas.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    canvas.setPointerCapture(e.pointerId);
+    stop();
+    state.current = [canvasPoint(e)];
+    state.strokes.push(state.current);
+    renderCanvas();
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!state.current) return;
+    const [x, y] = canvasPoint(e), [px, py] = state.current.at(-1);
+    if (Math.hypot(x - px, y - py) < 1.5) return;
+    state.current.push([x, y]);
+    renderCanvas();
+  });
+  const end = () => {
+    if (!state.current) return;
+    state.current = null;
+    if ($("auto").checked) complete();
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+}
+
+// ---- Results -----------------------------------------------------------------------------------------------------
+
+/** A result cell: an SVG that keeps its viewBox around everything drawn in it, and a caption. */
+function cell(caption = "") {
+  const figure = document.createElement("div");
+  figure.className = "cell";
+  figure.dataset.points = "0";
+  const svg = document.createElementNS(svgNs, "svg");
+  const text = document.createElement("p");
+  text.textContent = caption;
+  figure.append(svg, text);
+  const box = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  const fit = (points) => {
+    for (const [x, y] of points) {
+      box.minX = Math.min(box.minX, x); box.maxX = Math.max(box.maxX, x);
+      box.minY = Math.min(box.minY, y); box.maxY = Math.max(box.maxY, y);
+    }
+    const size = Math.max(box.maxX - box.minX, box.maxY - box.minY, 32) * 1.15;
+    const cx = (box.minX + box.maxX) / 2, cy = (box.minY + box.maxY) / 2;
+    svg.setAttribute("viewBox", `${cx - size / 2} ${cy - size / 2} ${size} ${size}`);
+  };
+  const addPath = (points, cls) => {
+    const p = document.createElementNS(svgNs, "path");
+    p.setAttribute("class", cls);
+    p.setAttribute("d", pathData(points));
+    svg.append(p);
+    if (points.length) fit(points);
+    return p;
+  };
+  return { figure, svg, addPath, fit, caption: text };
+}
+
+function showGrid(cells, title) {
+  const grid = $("grid");
+  grid.style.setProperty("--columns", String(Math.min(3, Math.ceil(Math.sqrt(cells.length)))));
+  grid.replaceChildren(...cells.map((c) => c.figure));
+  $("results-title").textContent = title;
+}
+
+/** Draws a whole sketch (polylines [[x…],[y…]] per stroke) into a cell. */
+function drawSketch(c, lines, cls = "theirs") {
+  let points = 0;
+  for (const [xs, ys] of lines) {
+    c.addPath(xs.map((x, i) => [x, ys[i]]), cls);
+    points += xs.length;
+  }
+  c.figure.dataset.points = String(points);
+}
+
+function showError(error) {
+  if (error?.name === "AbortError") return;
+  const box = $("error");
+  box.textContent = error instanceof Error ? error.message : String(error);
+  box.hidden = false;
+}
+
+function clearError() { $("error").hidden = true; }
+
+function setBusy(busy) {
+  $("stop").disabled = !busy;
+  $("status").textContent = busy ? "drawing…" : $("status").textContent;
+}
+
+function settings() {
+  const seed = $("seed").value;
+  return {
+    model: $("model").value,
+    temperature: Number($("temperature").value),
+    max_steps: Number($("max-steps").value) || 250,
+    ...(seed === "" ? {} : { seed: Number(seed) }),
+  };
+}
+
+// ---- Complete: stream 1, 4 or 9 endings, drawn point by point -----------------------------------------------------
+
+/** Animates queued streamed points into their cells at a steady pace; returns a function that queues a point. */
+function animate(cells) {
+  if (state.animation) cancelAnimationFrame(state.animation);
+  const endings = cells.map((c) => ({ c, queue: [], path: null, points: [], penUp: true })); // the drawing ends with the pen up
+  let finished = false, resolve;
+  const idle = new Promise((r) => (resolve = r));
+  const frame = () => {
+    let pending = false;
+    for (const e of endings) {
+      for (let k = 0; k < POINTS_PER_FRAME && e.queue.length; k++) {
+        const p = e.queue.shift();
+        if (p.pen === "end") continue;
+        if (e.penUp || !e.path) {
+          e.points = [[p.x, p.y]];
+          e.path = e.c.addPath(e.points, "theirs");
+        } else {
+          e.points.push([p.x, p.y]);
+          e.path.setAttribute("d", pathData(e.points));
+          e.c.fit([[p.x, p.y]]);
+        }
+        e.penUp = p.pen === "up";
+        e.c.figure.dataset.points = String(Number(e.c.figure.dataset.points) + 1);
+      }
+      pending ||= e.queue.length > 0;
+    }
+    if (pending || !finished) state.animation = requestAnimationFrame(frame);
+    else { state.animation = null; resolve(); }
+  };
+  state.animation = requestAnimationFrame(frame);
+  return {
+    push: (p) => endings[p.sample]?.queue.push(p),
+    finish: () => { finished = true; return idle; },
+  };
+}
+
+function completionCells(n) {
+  const mine = polylines();
+  return Array.from({ length: n }, (_, i) => {
+    const c = cell(`ending ${i + 1}`);
+    for (const [xs, ys] of mine) c.addPath(xs.map((x, k) => [x, ys[k]]), "mine");
+    c.fit([[0, 0], [FRAME, FRAME]]);
+    return c;
+  });
+}
+
+async function complete() {
+  clearError();
+  stop();
+  if (!state.strokes.length) return;
+  const n = Number($("samples").value);
+  const body = { ...settings(), sketch: { polylines: polylines(), frame: FRAME }, samples: n };
+  const cells = completionCells(n);
+  showGrid(cells, "Endings");
+  const controller = (state.controller = new AbortController());
+  const events = [];
+  const drawing = animate(cells);
+  setBusy(true);
+  try {
+    const response = await post("/complete", body, "text/event-stream", controller.signal);
+    await readEvents(response, (name, data) => {
+      if (name === "step") { events.push(data); drawing.push(data); }
+      else if (name === "done") {
+        state.last = { path: "/complete", body: { ...body, seed: data.seed }, kind: "complete", events, n };
+        $("status").textContent = `seed ${data.seed} · ${data.stats.steps} steps · ${data.stats.duration_ms} ms decoding`;
+      } else if (name === "error") throw new Error([data.title, data.detail].filter(Boolean).join(": "));
+    });
+    await drawing.finish();
+    $("status").textContent += " · done";
+  } catch (e) {
+    drawing.finish();
+    showError(e);
+    if (e.name === "AbortError") $("status").textContent = "stopped";
+  } finally {
+    if (state.controller === controller) state.controller = null;
+    setBusy(false);
+    updateDownloads();
+  }
+}
+
+function stop() {
+  state.controller?.abort();
+  state.controller = null;
+  $("stop").disabled = true;
+}
+
+function replay() {
+  const last = state.last;
+  if (last?.kind !== "complete") return;
+  const cells = completionCells(last.n);
+  showGrid(cells, "Endings (replay)");
+  const drawing = animate(cells);
+  for (const e of last.events) drawing.push(e);
+  drawing.finish();
+}
+
+// ---- VAE tools ---------------------------------------------------------------------------------------------------
+
+async function run(title, action) {
+  clearError();
+  stop();
+  try {
+    $("status").textContent = `${title}…`;
+    await action();
+    $("status").textContent = `${title} · done`;
+  } catch (e) {
+    showError(e);
+    $("status").textContent = "";
+  }
+  updateDownloads();
+}
+
+function reconstruct() {
+  if (!state.strokes.length) return showError("draw something to reconstruct first");
+  return run("reconstruct", async () => {
+    const s = settings();
+    const encoded = await (await post("/encode", { model: s.model, sketch: { polylines: polylines() } })).json();
+    const body = { ...s, z: encoded.mu, samples: 9 };
+    const result = await (await post("/decode", body)).json();
+    const cells = result.sketches.map((sk, i) => { const c = cell(`decoding ${i + 1}`); drawSketch(c, sk.polylines); return c; });
+    showGrid(cells, "Reconstructions of the drawing's encoding");
+    state.last = { path: "/decode", body: { ...body, seed: result.seed }, kind: "decode" };
+  });
+}
+
+function save() {
+  const name = $("save-name").value.trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return showError("a name is a letter or _ followed by letters, digits or _");
+  if (!state.strokes.length) return showError("draw something to save first");
+  state.saved[name] = polylines();
+  $("save-name").value = "";
+  renderSaved();
+}
+
+function renderSaved() {
+  const names = Object.keys(state.saved);
+  $("saved").replaceChildren(...names.map((name) => {
+    const figure = document.createElement("figure");
+    const c = cell();
+    for (const [xs, ys] of state.saved[name]) c.addPath(xs.map((x, i) => [x, ys[i]]), "mine");
+    const label = document.createElement("figcaption");
+    label.textContent = name;
+    figure.append(c.svg, label);
+    return figure;
+  }));
+  for (const id of ["from", "to"]) {
+    const select = $(id), chosen = select.value;
+    select.replaceChildren(...names.map((n) => new Option(n, n)));
+    if (names.includes(chosen)) select.value = chosen;
+  }
+  if (names.length > 1 && $("to").value === $("from").value) $("to").value = names.at(-1);
+}
+
+function interpolate() {
+  const from = state.saved[$("from").value], to = state.saved[$("to").value];
+  if (!from || !to) return showError("save two drawings to interpolate between them");
+  return run("interpolate", async () => {
+    const body = { ...settings(), from: { polylines: from }, to: { polylines: to }, n: Number($("frames").value) || 5 };
+    const result = await (await post("/interpolate", body)).json();
+    const cells = result.frames.map((f) => { const c = cell(`t = ${f.t.toFixed(2)}`); drawSketch(c, f.sketch.polylines); return c; });
+    showGrid(cells, `${$("from").value} → ${$("to").value}`);
+    state.last = { path: "/interpolate", body: { ...body, seed: result.seed }, kind: "interpolate" };
+  });
+}
+
+function arithmetic() {
+  const expression = $("expression").value.trim();
+  if (!expression) return showError("type an expression over saved drawings, e.g. a + (b - c)");
+  const names = [...new Set(expression.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])];
+  const missing = names.filter((n) => !state.saved[n]);
+  if (missing.length) return showError(`no saved drawing named ${missing.join(", ")}`);
+  return run("arithmetic", async () => {
+    const body = { ...settings(), expression, operands: Object.fromEntries(names.map((n) => [n, { polylines: state.saved[n] }])) };
+    const result = await (await post("/arithmetic", body)).json();
+    const c = cell(expression);
+    drawSketch(c, result.sketch.polylines);
+    showGrid([c], expression);
+    state.last = { path: "/arithmetic", body: { ...body, seed: result.seed }, kind: "arithmetic" };
+  });
+}
+
+// ---- Downloads: the same request (its seed fixed) drawn by the server as SVG or PNG --------------------------------
+
+function updateDownloads() {
+  const ready = !!state.last && !state.controller;
+  $("download-svg").disabled = $("download-png").disabled = !ready;
+  $("replay").disabled = state.last?.kind !== "complete" || !!state.controller;
+}
+
+async function download(format) {
+  if (!state.last) return;
+  try {
+    const response = await post(`${state.last.path}?format=${format}`, state.last.body, format === "png" ? "image/png" : "image/svg+xml");
+    const url = URL.createObjectURL(await response.blob());
+    const a = Object.assign(document.createElement("a"), { href: url, download: `sketch-${state.last.kind}-${state.last.body.seed}.${format}` });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---- Models and wiring -------------------------------------------------------------------------------------------
+
+async function loadModels() {
+  try {
+    const response = await fetch("/models", { headers: { Accept: "application/json" } });
+    if (!response.ok) throw await problem(response);
+    const list = await response.json();
+    state.models = list.models;
+    $("model").replaceChildren(...list.models.map((m) => new Option(`${m.id} — ${m.kind}, decoder ${m.decoder_size}`, m.id, m.is_default, m.is_default)));
+    if (!list.models.length) showError(`no model is served${Object.keys(list.failed).length ? `; failed: ${Object.entries(list.failed).map(([k, v]) => `${k} (${v})`).join("; ")}` : ""}`);
+    modelChanged();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function modelChanged() {
+  const m = state.models.find((x) => x.id === $("model").value);
+  $("vae").hidden = m?.kind !== "vae";
+  $("model-info").textContent = m ? `${m.name}: ${m.kind === "vae" ? `VAE, z of ${m.latent_size}` : "decoder-only (no encoder)"}, decoder ${m.decoder_size} units, ${m.source}` : "";
+}
+
+function undo() {
+  stop();
+  state.strokes.pop();
+  renderCanvas();
+}
+
+function clear() {
+  stop();
+  state.strokes = [];
+  renderCanvas();
+  $("grid").replaceChildren();
+  $("status").textContent = "";
+  clearError();
+}
+
+function wire() {
+  setupCanvas();
+  $("undo").onclick = undo;
+  $("clear").onclick = clear;
+  $("complete").onclick = complete;
+  $("stop").onclick = stop;
+  $("replay").onclick = replay;
+  $("reconstruct").onclick = reconstruct;
+  $("save").onclick = save;
+  $("interpolate").onclick = interpolate;
+  $("arithmetic").onclick = arithmetic;
+  $("download-svg").onclick = () => download("svg");
+  $("download-png").onclick = () => download("png");
+  $("model").onchange = modelChanged;
+  $("temperature").oninput = () => ($("temperature-value").textContent = $("temperature").value);
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+    if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); }
+    else if (e.key === "Escape") stop();
+    else if (e.key === "Enter" && !typing) complete();
+    else if (e.key === "Backspace" && e.shiftKey && !typing) clear();
+  });
+  renderCanvas();
+  updateDownloads();
+  loadModels();
+}
+
+wire();
