@@ -226,4 +226,37 @@ public sealed class EndpointTests(ApiFactory app)
         Assert.Equal(HttpStatusCode.OK, r2.StatusCode);
         Assert.All(enc!["mu"].Floats(), v => Assert.True(float.IsFinite(v)));
     }
+
+    [Fact]
+    public async Task Polylines_in_a_stated_frame_continue_exactly_like_the_same_points_as_stroke3()
+    {
+        using var client = app.Client();
+        var extent = (double)JsonNode.Parse(await client.GetStringAsync("/models/bird", TestContext.Current.CancellationToken))!["manifest"]!["drawing_extent"]!;
+        // Two strokes as stroke-3 offsets in the model's training pixels, and the same points as absolute polylines.
+        float[][] strokes = [[0, 0, 0], [30, -20, 0], [25, 10, 1], [-40, 30, 0], [20, 5, 1]];
+        float[][][] polylines = [[[100, 130, 155], [100, 80, 90]], [[115, 135], [120, 125]]];
+        async Task<float[][]> Continuation(object sketch)
+        {
+            var (r, body) = await client.PostJson("/complete", new { model = "bird", sketch, temperature = 0, seed = 1, max_steps = 40 });
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            return body!["sketches"]![0]!["strokes"].Rows()[strokes.Length..];
+        }
+
+        var fromStrokes = await Continuation(new { strokes });
+        var inFrame = await Continuation(new { polylines, frame = extent }); // the frame maps 1:1 onto training pixels
+        Assert.True(fromStrokes.Length > 5);
+        Assert.Equal(fromStrokes.Length, inFrame.Length);
+        for (int i = 0; i < fromStrokes.Length; i++)
+        {
+            Assert.Equal(fromStrokes[i][0], inFrame[i][0], 3);
+            Assert.Equal(fromStrokes[i][1], inFrame[i][1], 3);
+            // Polylines come back as polylines: their last point always closes a stroke.
+            if (i < fromStrokes.Length - 1) Assert.Equal(fromStrokes[i][2], inFrame[i][2]);
+        }
+
+        // Without a frame, a partial drawing is taken to be in Quick Draw's 0–255 frame, not blown up to its own box.
+        var quickDraw = await Continuation(new { polylines });
+        var stated = await Continuation(new { polylines, frame = 256 });
+        Assert.Equal(stated.SelectMany(r => r), quickDraw.SelectMany(r => r));
+    }
 }
