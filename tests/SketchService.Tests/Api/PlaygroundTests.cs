@@ -127,6 +127,12 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.Locator("#status:has-text('interpolate · done')").WaitForAsync();
         Assert.Equal(5, await page.Locator("#grid .cell").CountAsync());
         Assert.All(await PointsPerCell(page), n => Assert.True(n > 0));
+        foreach (var (button, type) in new[] { ("#download-svg", "<svg"), ("#download-png", "\u0089PNG") })
+        {
+            var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync(button));
+            var file = await download.PathAsync();
+            Assert.StartsWith(type, File.ReadAllText(file!, System.Text.Encoding.Latin1).TrimStart());
+        }
 
         await page.FillAsync("#expression", "a + 0.5 * (b - a)");
         await page.ClickAsync("#arithmetic");
