@@ -53,7 +53,8 @@ public static class InterpolateEndpoints
         SketchResults.Parse(format);
         model.RequireEncoder("interpolate in latent space");
         var n = request.N ?? 5;
-        if (n < 2 || n > limits.Options.MaxSamples) throw ApiProblem.Invalid("n", $"must be between 2 and {limits.Options.MaxSamples}; got {n}");
+        var maxFrames = Math.Min(limits.Options.MaxSamples, limits.Options.MaxLiveRows);
+        if (n < 2 || n > maxFrames) throw ApiProblem.Invalid("n", $"must be between 2 and {maxFrames}; got {n}");
         var mode = (request.Method ?? "slerp").ToLowerInvariant() switch
         {
             "slerp" => InterpolationMode.Spherical,

@@ -77,6 +77,18 @@ internal sealed class StepEventStream(DecodeRun run, CancellationTokenSource sto
         {
             // The client left; stopping the run below frees its rows at the next tick.
         }
+        catch (Exception e)
+        {
+            // Writing failed after the stream started (a value JSON cannot hold, say): end it with an error, not silence.
+            log.Failure = e.Message;
+            logger.LogError(e, "Writing the event stream failed");
+            try
+            {
+                Write(body, json, ErrorPrefix, new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Stream failed", Detail = "writing the stream failed; see the server log" });
+                await body.FlushAsync(ct);
+            }
+            catch (Exception) { } // the client may be gone too
+        }
         finally
         {
             stop.Cancel();
@@ -104,6 +116,11 @@ internal sealed class StepEventStream(DecodeRun run, CancellationTokenSource sto
     private ProblemDetails Problem(Exception e)
     {
         log.Failure = e.Message;
+        if (e is NonFiniteOutputException)
+        {
+            logger.LogWarning("Stream stopped: {Reason}", e.Message);
+            return new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Model cannot do this", Detail = e.Message };
+        }
         if (e is ServiceDrainingException)
         {
             logger.LogWarning("Stream ended by shutdown: {Reason}", e.Message);

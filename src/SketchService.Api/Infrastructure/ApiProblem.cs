@@ -76,6 +76,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             case DeadlineExceededException d:
                 problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = d.Message };
                 break;
+            case NonFiniteOutputException n:
+                problem = new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Model cannot do this", Detail = n.Message };
+                break;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 logger.LogInformation("Client disconnected from {Path}", http.Request.Path);
                 http.Response.StatusCode = 499;

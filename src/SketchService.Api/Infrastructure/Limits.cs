@@ -60,12 +60,15 @@ public sealed class Limits(IOptions<SketchServiceOptions> options, BatchMetrics 
     /// <summary>The seed as given, or a fresh random one (returned in the response so the result can be reproduced).</summary>
     public static int Seed(int? value) => value ?? Random.Shared.Next();
 
+    /// <summary>Largest |z| component accepted: latent codes are about N(0, 1); far beyond, the decoder's output breaks down.</summary>
+    public const float MaxLatent = 1000;
+
     public static float[] Latent(float[]? z, int size, string field)
     {
         if (z is null) throw ApiProblem.Invalid(field, $"a latent vector of {size} numbers is required");
         if (z.Length != size) throw ApiProblem.Invalid(field, $"must have {size} numbers (the model's latent size); got {z.Length}");
         for (var i = 0; i < z.Length; i++)
-            if (!float.IsFinite(z[i])) throw ApiProblem.Invalid($"{field}[{i}]", "must be a finite number");
+            if (!(Math.Abs(z[i]) <= MaxLatent)) throw ApiProblem.Invalid($"{field}[{i}]", $"must be a finite number within ±{MaxLatent}");
         return z;
     }
 }

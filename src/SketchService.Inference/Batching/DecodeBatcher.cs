@@ -68,7 +68,7 @@ public sealed class DecodeBatcher : IDisposable
             throw new ArgumentOutOfRangeException(nameof(decode), $"{run.Cost} samples: at most {options.MaxLiveRows} rows are decoded at once");
         lock (queue)
         {
-            ObjectDisposedException.ThrowIf(stopping, this);
+            if (stopping) throw new ServiceDrainingException("the service is shutting down");
             if (refusing is not null) throw refusing;
             bool fits = liveRows + queuedRows + run.Cost <= options.MaxLiveRows;
             if (!fits && queue.Count >= options.MaxQueuedRequests)
@@ -108,7 +108,7 @@ public sealed class DecodeBatcher : IDisposable
 
     private void Loop()
     {
-        var stoppedBy = new ObjectDisposedException(nameof(DecodeBatcher), "the service is shutting down");
+        var stoppedBy = new ServiceDrainingException("the service is shutting down");
         while (true)
         {
             if (stopRunning is { } reason)
@@ -126,7 +126,7 @@ public sealed class DecodeBatcher : IDisposable
                 wake.Reset();
                 lock (queue)
                 {
-                    if (queue.Count > 0) continue;
+                    if (queue.Count > 0 || stopRunning is not null) continue; // a Set before the Reset is not lost
                     if (stopping) break;
                 }
                 wake.Wait();
@@ -156,13 +156,18 @@ public sealed class DecodeBatcher : IDisposable
         foreach (var run in running) run.Fail(reason);
     }
 
-    /// <summary>Moves queued runs into the batch, first come first served, while their rows fit; drops those already stopped.</summary>
+    /// <summary>
+    /// Moves queued runs into the batch, first come first served, while their rows fit (nobody overtakes a waiting
+    /// run), and drops every queued run that was cancelled or passed its deadline, wherever it waits.
+    /// </summary>
     private void Admit()
     {
         List<DecodeRun> admitted = [];
         lock (queue)
         {
             long now = Stopwatch.GetTimestamp();
+            int free = batch.FreeRows;
+            bool blocked = false;
             for (var node = queue.First; node is not null;)
             {
                 var next = node.Next;
@@ -176,12 +181,14 @@ public sealed class DecodeBatcher : IDisposable
                     run.Fail(stopped);
                     metrics.Failure(Model.Id, stopped is DeadlineExceededException ? "deadline" : "canceled");
                 }
-                else if (admitted.Sum(r => r.Cost) + run.Cost <= batch.FreeRows)
+                else if (!blocked && run.Cost <= free)
                 {
                     Dequeue(node);
+                    free -= run.Cost;
+                    liveRows += run.Cost; // counted as live in the same lock that stops counting them as queued
                     admitted.Add(run);
                 }
-                else break; // first come, first served: nobody overtakes a waiting run
+                else blocked = true;
                 node = next;
             }
         }
@@ -190,11 +197,12 @@ public sealed class DecodeBatcher : IDisposable
             try
             {
                 batch.Add(run);
-                Count(run.Cost);
+                metrics.LiveRows(Model.Id, run.Cost);
                 metrics.Queued(Model.Id, Stopwatch.GetElapsedTime(run.SubmittedAt).TotalSeconds);
             }
             catch (Exception e)
             {
+                lock (queue) liveRows -= run.Cost;
                 logger.LogError(e, "Starting a decode on {Model} failed", Model.Id);
                 metrics.Failure(Model.Id, "error");
                 run.Fail(e);

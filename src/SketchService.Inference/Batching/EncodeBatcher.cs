@@ -44,7 +44,14 @@ public sealed class EncodeBatcher : IDisposable
         if (sketches.Count == 0) return Task.FromResult<IReadOnlyList<LatentCode>>([]);
         if (sketches.Any(s => s.Length == 0)) throw new ArgumentException("cannot encode an empty sketch", nameof(sketches));
         var request = new Request(sketches, new(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        if (!requests.TryAdd(request)) throw new ObjectDisposedException(nameof(EncodeBatcher), "the service is shutting down");
+        try
+        {
+            requests.Add(request, cancellationToken);
+        }
+        catch (InvalidOperationException) // added after CompleteAdding: the service is stopping
+        {
+            throw new ServiceDrainingException("the service is shutting down");
+        }
         return request.Done.Task;
     }
 

@@ -7,7 +7,8 @@ namespace SketchService.Inference.Runtime;
 /// <see cref="DecodeRun"/> is a row of one <see cref="DecoderState"/>, and <see cref="Step"/> advances them all with
 /// one decoder_step run. Runs join between steps and their rows leave as soon as they end, are cancelled or pass
 /// their deadline. A row's result does not depend on the others: ORT's CPU kernels compute each row of a MatMul
-/// alone (checked bit for bit by the batching tests), and each run samples from its own seeded stream.
+/// alone (checked bit for bit by the batching tests, on the CPU they run on; CUDA's kernels are chosen by shape and
+/// make no such promise), and each run samples from its own seeded stream.
 /// Single-threaded: one owner calls everything (the <see cref="Batching.DecodeBatcher"/> loop, or
 /// <see cref="SketchDecoder"/> on the caller's thread).
 /// </summary>

@@ -141,7 +141,7 @@ public sealed class DecodeRun
             int row = RowOf[s];
             var p = sampler.Sample(state.ParamsOf(row), temperature);
             if (!float.IsFinite(p.Dx) || !float.IsFinite(p.Dy))
-                throw new InvalidOperationException($"the model produced a non-finite point at step {StepIndex} of sample {s}; its input may be out of the range it was trained on");
+                throw new NonFiniteOutputException($"the model produced a non-finite point at step {StepIndex} of sample {s}: its input (sketch or z) is out of the range it can continue");
             p.WriteStroke5(state.InputOf(row));
             steps[s]++;
             if (p.Pen == PenState.End)
@@ -187,3 +187,6 @@ public sealed class DeadlineExceededException(TimeSpan deadline)
 {
     public TimeSpan Deadline { get; } = deadline;
 }
+
+/// <summary>The model's output went non-finite for this run's input (e.g. a z far outside the prior); the run is stopped.</summary>
+public sealed class NonFiniteOutputException(string message) : Exception(message);

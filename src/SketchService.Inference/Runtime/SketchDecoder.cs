@@ -54,6 +54,7 @@ public sealed class SketchDecoder : IDisposable
         if (IsFinished) return [];
         cancellationToken.ThrowIfCancellationRequested();
         batch.Step();
+        if (run.Result.IsFaulted) run.Result.GetAwaiter().GetResult(); // the run failed alone (e.g. a non-finite point): say so
         return run.LastStep;
     }
 

@@ -104,6 +104,14 @@ public sealed class HardeningTests(ApiFactory app)
         }
     }
 
+    [Fact]
+    public async Task A_latent_far_outside_the_prior_is_a_400()
+    {
+        var (response, body, _) = await Send(HttpMethod.Post, "/decode", "{\"model\":\"tiny\",\"z\":[1e38,0,0,0],\"max_steps\":5}");
+        AssertProblem(response, body, HttpStatusCode.BadRequest);
+        Assert.NotNull(body!["errors"]!["z[0]"]);
+    }
+
     // 3. Content negotiation breaks errors.
     [Theory]
     [InlineData("text/event-stream")]

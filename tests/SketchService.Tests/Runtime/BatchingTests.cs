@@ -221,4 +221,23 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         Assert.Equal(0, batcher.LiveRows);
         Assert.Equal(0, batcher.QueuedRequests);
     }
+
+    [Fact]
+    public async Task A_cancelled_run_leaves_the_queue_even_behind_a_run_that_waits_for_rows()
+    {
+        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { MaxLiveRows = 2, MaxQueuedRequests = 2 }, new BatchMetrics(), NullLogger.Instance);
+        using var stopRunning = new CancellationTokenSource();
+        batcher.Submit(new DecodeOptions { MaxSteps = 100_000_000 }, cancellationToken: stopRunning.Token); // takes one of two rows
+        while (batcher.LiveRows == 0) await Task.Delay(1, Ct);
+        var head = batcher.Submit(new DecodeOptions { Samples = 2, MaxSteps = 5 }, cancellationToken: Ct); // needs both rows: waits
+        using var leave = new CancellationTokenSource();
+        var behind = batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: leave.Token);
+        Assert.Equal(2, batcher.QueuedRequests);
+
+        leave.Cancel();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => behind.Result);
+        Assert.Equal(1, batcher.QueuedRequests); // its place is free again while the head still waits
+        stopRunning.Cancel();
+        Assert.Equal(2, (await head.Result).Sketches.Count);
+    }
 }
