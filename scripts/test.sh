@@ -15,7 +15,7 @@ status=0
 run_tests() { # name, dotnet executable
   local name="$1" dotnet="$2"
   echo "== $name"
-  "$dotnet" "tests/$name/bin/Release/net10.0/$name.dll" -noColor -xml "$results/$name.xml" || status=1
+  "$dotnet" "tests/$name/bin/Release/net10.0/$name.dll" -noColor -result-xml "$results/$name.xml" || status=1
   [ -s "$results/$name.xml" ] || { echo "$name produced no results"; status=1; }
 }
 

@@ -30,9 +30,10 @@ if [ ! -e "$sys/.done" ]; then
   apt="$tools/apt"; rm -rf "$apt"; mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/debs"
   printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n' > "$apt/sources.list"
   opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$apt/lists"
-        -o "Dir::Cache::archives=$apt/archives" -o "Dir::State::status=/var/lib/dpkg/status" -o "APT::Get::List-Cleanup=0")
+        -o "Dir::Cache::archives=$apt/archives" -o "Dir::State::status=/var/lib/dpkg/status" -o "APT::Get::List-Cleanup=0"
+        -o "APT::Sandbox::User=root") # the downloads land in our own folder: no need for apt's _apt sandbox (and its warning)
   apt-get "${opts[@]}" update -qq >&2
-  (cd "$apt/debs" && apt-get "${opts[@]}" download libc6 libstdc++6 libgcc-s1 >&2)
+  (cd "$apt/debs" && apt-get "${opts[@]}" -qq download libc6 libstdc++6 libgcc-s1 >&2)
   rm -rf "$sys"; mkdir -p "$sys"
   for d in "$apt/debs"/*.deb; do dpkg -x "$d" "$sys"; done
   touch "$sys/.done"

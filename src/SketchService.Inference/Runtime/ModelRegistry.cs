@@ -61,7 +61,7 @@ public sealed class ModelRegistry : IDisposable
             catch (ModelLoadException e)
             {
                 failures.Add(new ModelLoadFailure(name, e.Reason));
-                logger.LogError("Skipped model folder {Name}: {Reason}", name, e.Reason);
+                logger.LogWarning("Skipped model folder {Name}: {Reason}", name, e.Reason); // the others are served; GET /models says why
             }
         }
         return new ModelRegistry(models, failures, logger);
