@@ -37,7 +37,7 @@ public static class MagentaDownload
             while ((n = await body.ReadAsync(chunk, ct)) > 0)
             {
                 buffer.Write(chunk, 0, n);
-                if (buffer.Length - lastReport >= 1 << 20 || n == 0)
+                if (buffer.Length - lastReport >= 1 << 20)
                 {
                     lastReport = buffer.Length;
                     log.Write(total is { } t ? $"\r  {buffer.Length / 1e6:F1} / {t / 1e6:F1} MB ({100.0 * buffer.Length / t:F0} %)" : $"\r  {buffer.Length / 1e6:F1} MB");

@@ -11,7 +11,7 @@ public sealed record MagentaInfo(string Name, string Mode, int Version, int MaxS
 /// <summary>
 /// A pretrained Sketch-RNN in Google's sketch-rnn-js JSON format <c>[info, dims, weights]</c>, converted to
 /// PyTorch layout. sketch-rnn-js multiplies x·W with W [In, 4H] and gates in order i, j, f, o, and adds a
-/// forget bias of 1.0 that is not stored; see shared/README.md.
+/// forget bias of 1.0 that is not stored.
 /// </summary>
 public sealed record MagentaModel(MagentaInfo Info, SketchRnnWeights Weights)
 {

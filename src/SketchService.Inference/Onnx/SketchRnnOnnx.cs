@@ -32,11 +32,11 @@ public static class SketchRnnOnnx
         g.Output(ModelFolder.Encoder.Presig, DataType.Float, "B", latent);
 
         // ONNX stacks directions first and wants gates in i, o, f, c order with B = [Wb; Rb] per direction.
-        var wx = g.Constant("lstm_W", [.. OnnxGateOrder(e.Forward.WeightIh, size), .. OnnxGateOrder(e.Backward.WeightIh, size)], 2, 4 * size, input);
-        var wh = g.Constant("lstm_R", [.. OnnxGateOrder(e.Forward.WeightHh, size), .. OnnxGateOrder(e.Backward.WeightHh, size)], 2, 4 * size, size);
+        var wx = g.Constant("lstm_W", [.. OnnxGateOrder(e.Forward.WeightIh), .. OnnxGateOrder(e.Backward.WeightIh)], 2, 4 * size, input);
+        var wh = g.Constant("lstm_R", [.. OnnxGateOrder(e.Forward.WeightHh), .. OnnxGateOrder(e.Backward.WeightHh)], 2, 4 * size, size);
         var b = g.Constant("lstm_B",
-            [.. OnnxGateOrder(e.Forward.BiasIh, size), .. OnnxGateOrder(e.Forward.BiasHh, size),
-             .. OnnxGateOrder(e.Backward.BiasIh, size), .. OnnxGateOrder(e.Backward.BiasHh, size)],
+            [.. OnnxGateOrder(e.Forward.BiasIh), .. OnnxGateOrder(e.Forward.BiasHh),
+             .. OnnxGateOrder(e.Backward.BiasIh), .. OnnxGateOrder(e.Backward.BiasHh)],
             2, 8 * size);
         g.Node("LSTM", [ModelFolder.Encoder.Strokes, wx, wh, b, ModelFolder.Encoder.Lengths], ["", "last_h_dirs"],
             String("direction", "bidirectional"), Int("hidden_size", size));
@@ -111,7 +111,7 @@ public static class SketchRnnOnnx
     }
 
     /// <summary>Reorders the four gate blocks of a [4H, …] PyTorch tensor (i, f, g, o) into ONNX's i, o, f, c.</summary>
-    private static float[] OnnxGateOrder(float[] a, int size)
+    private static float[] OnnxGateOrder(float[] a)
     {
         int block = a.Length / 4;
         var result = new float[a.Length];

@@ -50,8 +50,6 @@ public static class SketchSvg
         return sb.ToString();
     }
 
-    /// <summary>One sketch alone, in a square of the given size.</summary>
-    public static string Single(StrokePoint[] sketch, float size = 256) => Grid([sketch], 1, size);
 
     private static string F(float v) => v.ToString("0.##", CultureInfo.InvariantCulture);
     private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

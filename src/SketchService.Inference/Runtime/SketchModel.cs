@@ -21,7 +21,6 @@ public sealed class SketchModel : IDisposable
     private SketchModel(string folder, ModelManifest manifest, InferenceSession? encoder, InferenceSession? decoderInit,
         InferenceSession decoderStep, bool usesCuda, IReadOnlyList<GraphDescription> graphs)
     {
-        Folder = folder;
         Id = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
         Manifest = manifest;
         this.encoder = encoder;
@@ -33,7 +32,6 @@ public sealed class SketchModel : IDisposable
 
     /// <summary>The folder name: how the API addresses the model.</summary>
     public string Id { get; }
-    public string Folder { get; }
     public ModelManifest Manifest { get; }
     public bool UsesCuda { get; }
     public IReadOnlyList<GraphDescription> Graphs { get; }

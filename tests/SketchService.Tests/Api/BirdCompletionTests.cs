@@ -3,7 +3,7 @@ using SketchService.Inference.Strokes;
 
 namespace SketchService.Tests.Api;
 
-/// <summary>Issue 4 acceptance: complete real Quick Draw birds with Google's pretrained bird model through POST /complete.</summary>
+/// <summary>Acceptance: complete real Quick Draw birds with Google's pretrained bird model through POST /complete.</summary>
 [Collection("Api")]
 public sealed class BirdCompletionTests(ApiFactory app)
 {
