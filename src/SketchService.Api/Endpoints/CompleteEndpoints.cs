@@ -37,18 +37,6 @@ public sealed record CompleteResponse(
     [property: Description("Each sample: the whole sketch (given strokes + continuation) in the caller's scale.")] IReadOnlyList<SketchResult> Sketches,
     DecodeStats Stats);
 
-public sealed record DecodeStats(
-    [property: Description("Decoder steps sampled for the batch (the longest sample).")] int Steps,
-    [property: Description("Wall time from joining the decoder batch to the last point, in ms (priming included).")] double DurationMs,
-    [property: Description("Time spent waiting for free decoder rows, in ms.")] double QueuedMs,
-    [property: Description("How many samples ended by themselves before max_steps.")] int EndedByThemselves,
-    int Samples)
-{
-    public static DecodeStats From(DecodeResult r) =>
-        new(r.Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max(), Math.Round(r.Duration.TotalMilliseconds, 2),
-            Math.Round(r.Queued.TotalMilliseconds, 2), r.Sketches.Count(s => s.Ended), r.Sketches.Count);
-}
-
 /// <summary>One streamed point (<c>event: step</c>) in the caller's coordinates.</summary>
 public sealed record StepEvent(int Sample, int Step, float Dx, float Dy, float X, float Y,
     [property: Description("down, up (pen lifts after this point) or end (end of sketch; not part of the drawing).")] string Pen);
