@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Batching;
 using SketchService.Inference.Runtime;
 
 namespace SketchService.Api.Endpoints;
@@ -116,20 +115,10 @@ internal sealed class StepEventStream(DecodeRun run, CancellationTokenSource sto
     private ProblemDetails Problem(Exception e)
     {
         log.Failure = e.Message;
-        if (e is NonFiniteOutputException)
+        if (ApiProblemHandler.DecodingStopped(e) is { } stopped)
         {
             logger.LogWarning("Stream stopped: {Reason}", e.Message);
-            return new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Model cannot do this", Detail = e.Message };
-        }
-        if (e is ServiceDrainingException)
-        {
-            logger.LogWarning("Stream ended by shutdown: {Reason}", e.Message);
-            return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Shutting down", Detail = e.Message };
-        }
-        if (e is DeadlineExceededException)
-        {
-            logger.LogWarning("Stream stopped: {Reason}", e.Message);
-            return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = e.Message };
+            return stopped;
         }
         logger.LogError(e, "Decoding failed mid-stream");
         return new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Decoding failed", Detail = $"decoding failed after the stream started: {e.Message}" };

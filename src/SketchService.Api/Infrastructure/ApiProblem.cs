@@ -69,15 +69,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.RetryAfter.TotalSeconds)).ToString();
                 problem = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = r.Message };
                 break;
-            case ServiceDrainingException d:
-                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
-                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Shutting down", Detail = d.Message };
-                break;
-            case DeadlineExceededException d:
-                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = d.Message };
-                break;
-            case NonFiniteOutputException n:
-                problem = new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Model cannot do this", Detail = n.Message };
+            case var e when DecodingStopped(e) is { } stopped:
+                if (e is ServiceDrainingException d) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
+                problem = stopped;
                 break;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 logger.LogInformation("Client disconnected from {Path}", http.Request.Path);
@@ -95,6 +89,18 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>
+    /// A decoding stopped for a reason the client should hear (shutdown, deadline, a model output it cannot continue);
+    /// null for anything else. Also what an event stream that already started says in its <c>event: error</c>.
+    /// </summary>
+    public static ProblemDetails? DecodingStopped(Exception e) => e switch
+    {
+        ServiceDrainingException => new() { Status = StatusCodes.Status503ServiceUnavailable, Title = "Shutting down", Detail = e.Message },
+        DeadlineExceededException => new() { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = e.Message },
+        NonFiniteOutputException => new() { Status = StatusCodes.Status422UnprocessableEntity, Title = "Model cannot do this", Detail = e.Message },
+        _ => null,
+    };
 
     /// <summary>The JSON error location ("$.sketch.strokes[2][0]") is the useful part of a System.Text.Json failure.</summary>
     private static string Describe(BadHttpRequestException b, HttpContext http)

@@ -119,7 +119,7 @@ public sealed class DecodeBatcher : IDisposable
             Admit();
             int before = batch.Rows;
             foreach (var run in batch.RemoveStopped())
-                metrics.Failure(Model.Id, run.Result.Exception?.InnerException is DeadlineExceededException ? "deadline" : "canceled");
+                metrics.Failure(Model.Id, StopReason(run.Result.Exception?.InnerException));
             Count(batch.Rows - before);
             if (batch.Rows == 0)
             {
@@ -172,14 +172,11 @@ public sealed class DecodeBatcher : IDisposable
             {
                 var next = node.Next;
                 var run = node.Value;
-                Exception? stopped = run.CancellationToken.IsCancellationRequested ? new OperationCanceledException(run.CancellationToken)
-                    : run.IsPastDeadline(now) ? new DeadlineExceededException(run.DeadlineAfter!.Value)
-                    : null;
-                if (stopped is not null)
+                if (run.StoppedBy(now) is { } stopped)
                 {
                     Dequeue(node);
                     run.Fail(stopped);
-                    metrics.Failure(Model.Id, stopped is DeadlineExceededException ? "deadline" : "canceled");
+                    metrics.Failure(Model.Id, StopReason(stopped));
                 }
                 else if (!blocked && run.Cost <= free)
                 {
@@ -209,6 +206,9 @@ public sealed class DecodeBatcher : IDisposable
             }
         }
     }
+
+    /// <summary>The failure metric's reason for a run that was stopped.</summary>
+    private static string StopReason(Exception? why) => why is DeadlineExceededException ? "deadline" : "canceled";
 
     private void Dequeue(LinkedListNode<DecodeRun> node)
     {

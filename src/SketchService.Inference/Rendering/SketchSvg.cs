@@ -50,7 +50,6 @@ public static class SketchSvg
         return sb.ToString();
     }
 
-
     private static string F(float v) => v.ToString("0.##", CultureInfo.InvariantCulture);
     private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

@@ -65,12 +65,8 @@ public sealed class DecodeBatch : IDisposable
         for (int i = runs.Count - 1; i >= 0; i--)
         {
             var run = runs[i];
-            Exception? why = run.CancellationToken.IsCancellationRequested ? new OperationCanceledException(run.CancellationToken)
-                : run.IsPastDeadline(now) ? new DeadlineExceededException(run.DeadlineAfter!.Value)
-                : null;
-            if (why is null) continue;
-            for (int s = 0; s < run.Samples; s++)
-                if (run.RowOf[s] >= 0) RemoveRow(run, s);
+            if (run.StoppedBy(now) is not { } why) continue;
+            RemoveRows(run);
             runs.RemoveAt(i);
             run.Fail(why);
             stopped.Add(run);
@@ -95,8 +91,7 @@ public sealed class DecodeBatch : IDisposable
         {
             // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
             var all = runs.ToList();
-            runs.Clear();
-            state.Clear();
+            Clear();
             foreach (var run in all) run.Fail(e);
             throw;
         }
@@ -116,8 +111,7 @@ public sealed class DecodeBatch : IDisposable
         foreach (var (run, _) in failed)
         {
             leaving.RemoveAll(l => l.Run == run);
-            for (int s = 0; s < run.Samples; s++)
-                if (run.RowOf[s] >= 0) RemoveRow(run, s);
+            RemoveRows(run);
             runs.Remove(run);
         }
         foreach (var (run, sample) in leaving) RemoveRow(run, sample);
@@ -138,6 +132,13 @@ public sealed class DecodeBatch : IDisposable
     }
 
     public void Dispose() => state.Dispose();
+
+    /// <summary>Frees every row the run still holds.</summary>
+    private void RemoveRows(DecodeRun run)
+    {
+        for (int s = 0; s < run.Samples; s++)
+            if (run.RowOf[s] >= 0) RemoveRow(run, s);
+    }
 
     private void RemoveRow(DecodeRun run, int sample)
     {

@@ -115,7 +115,11 @@ public sealed class DecodeRun
     /// <summary>The z of each row (VAE) or null.</summary>
     internal IReadOnlyList<float[]>? RowZ { get; }
 
-    internal bool IsPastDeadline(long now) => now > Deadline;
+    /// <summary>Why the run must stop now (its client went away, or its deadline passed), or null.</summary>
+    internal Exception? StoppedBy(long now) =>
+        CancellationToken.IsCancellationRequested ? new OperationCanceledException(CancellationToken)
+        : now > Deadline ? new DeadlineExceededException(DeadlineAfter!.Value)
+        : null;
 
     internal void Started() => startedAt = Stopwatch.GetTimestamp();
 

@@ -10,7 +10,17 @@ public sealed class PlaygroundTests(ApiFactory app)
     private const string Chromium = "/usr/bin/chromium";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<(IPlaywright Playwright, IBrowser Browser, IPage Page, List<string> Errors)> Open(int width = 1200, int height = 900)
+    /// <summary>A browser on the playground, with the console errors it has logged; disposing closes it.</summary>
+    private sealed record Session(IPlaywright Playwright, IBrowser Browser, IPage Page, List<string> Errors) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+        }
+    }
+
+    private async Task<Session> Open(int width = 1200, int height = 900)
     {
         Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
         var playwright = await Playwright.CreateAsync();
@@ -26,7 +36,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         page.PageError += (_, e) => { lock (errors) errors.Add(e); };
         await page.GotoAsync(app.BaseAddress.ToString());
         await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        return (playwright, browser, page, errors);
+        return new Session(playwright, browser, page, errors);
     }
 
     /// <summary>Draws a stroke with the mouse through points given in the 0–256 drawing frame.</summary>
@@ -51,9 +61,8 @@ public sealed class PlaygroundTests(ApiFactory app)
     [Fact]
     public async Task Drawing_streams_four_endings_that_grow_point_by_point()
     {
-        var (playwright, browser, page, errors) = await Open();
-        await using var _ = browser;
-        using var __ = playwright;
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
         await page.SelectOptionAsync("#model", "bird");
         await page.SelectOptionAsync("#samples", "4");
         await page.FillAsync("#seed", "7");
@@ -79,9 +88,8 @@ public sealed class PlaygroundTests(ApiFactory app)
     [Fact]
     public async Task Stop_ends_the_stream_and_frees_the_servers_rows()
     {
-        var (playwright, browser, page, errors) = await Open();
-        await using var _ = browser;
-        using var __ = playwright;
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
         var decoder = app.Decoder("tiny");
         await page.SelectOptionAsync("#model", "tiny");
         await page.SelectOptionAsync("#samples", "1");
@@ -103,9 +111,8 @@ public sealed class PlaygroundTests(ApiFactory app)
     [Fact]
     public async Task Saved_drawings_interpolate_and_add_up_in_latent_space()
     {
-        var (playwright, browser, page, errors) = await Open(375, 900); // a phone's width
-        await using var _ = browser;
-        using var __ = playwright;
+        await using var session = await Open(375, 900); // a phone's width
+        var (page, errors) = (session.Page, session.Errors);
         await page.SelectOptionAsync("#model", "tiny");
         await page.UncheckAsync("#auto");
         await page.FillAsync("#max-steps", "30");
@@ -152,9 +159,8 @@ public sealed class PlaygroundTests(ApiFactory app)
     [Fact]
     public async Task A_decoder_only_model_hides_the_latent_tools_and_the_page_links_swagger()
     {
-        var (playwright, browser, page, errors) = await Open();
-        await using var _ = browser;
-        using var __ = playwright;
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
         await page.SelectOptionAsync("#model", "bird");
         Assert.False(await page.Locator("#vae").IsVisibleAsync());
         Assert.Contains("decoder-only", await page.Locator("#model-info").InnerTextAsync());
