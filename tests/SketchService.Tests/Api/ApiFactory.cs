@@ -23,6 +23,8 @@ namespace SketchService.Tests.Api;
 /// <item><c>tiny</c>: a VAE with random encoder/LSTM weights and a zero output layer whose bias fixes every step's
 /// mixture: component 0 (π logit 1 vs 0) has mean (0.5, −0.25) in model units, scale_factor 10, so greedy decoding
 /// draws (5, −2.5) pixels per point, pen down, and never ends.</item>
+/// <item><c>slow</c>: the same fixed output on a decoder-only 512-unit LSTM, so that each step costs what a real
+/// model's does: a stream that never ends at τ 0 and still runs for seconds on a fast machine.</item>
 /// <item><c>bird</c>: Google's pretrained decoder-only bird imported from shared/models/magenta/bird.gen.json.</item>
 /// <item><c>sheep</c>: the repository's committed models/sheep, when present.</item>
 /// <item><c>broken</c>: a folder with an unreadable model.json, which must be reported and skipped.</item>
@@ -50,6 +52,10 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         ModelWriter.Write(Path.Combine(ModelsPath, "tiny"), TinyWeights(), new ModelManifest
         {
             Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = 100, DrawingExtent = 100, Source = "test",
+        });
+        ModelWriter.Write(Path.Combine(ModelsPath, "slow"), FixedOutput(TestWeights.Random(seed: 6, vae: false, decoder: 512, mixtures: 2)), new ModelManifest
+        {
+            Name = "slow", Kind = ModelKind.DecoderOnly, DecoderSize = 512, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = 100, DrawingExtent = 100, Source = "test",
         });
         MagentaModel.Import(SharedData.Path("models", "magenta", "bird.gen.json"), Path.Combine(ModelsPath, "bird"), "magenta:bird");
         var sheep = Path.Combine(RepoRoot, "models", "sheep");
@@ -104,9 +110,10 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     /// <summary>Encoder and LSTM random; output layer zero with a bias that fixes the mixture (see the class summary).</summary>
-    internal static SketchRnnWeights TinyWeights()
+    internal static SketchRnnWeights TinyWeights() => FixedOutput(TestWeights.Random(seed: 5, vae: true, encoder: 6, decoder: 8, latent: 4, mixtures: 2));
+
+    private static SketchRnnWeights FixedOutput(SketchRnnWeights w)
     {
-        var w = TestWeights.Random(seed: 5, vae: true, encoder: 6, decoder: 8, latent: 4, mixtures: 2);
         const int M = 2;
         var bias = new float[6 * M + 3];
         bias[0] = 3; bias[1] = 0; bias[2] = -1;              // pen logits: down, up, end

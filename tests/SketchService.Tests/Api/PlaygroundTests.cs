@@ -90,10 +90,10 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        var decoder = app.Decoder("tiny");
-        await page.SelectOptionAsync("#model", "tiny");
+        var decoder = app.Decoder("slow");
+        await page.SelectOptionAsync("#model", "slow");
         await page.SelectOptionAsync("#samples", "1");
-        await page.EvalOnSelectorAsync("#temperature", "t => { t.value = '0'; t.dispatchEvent(new Event('input')); }"); // tiny never ends at τ = 0
+        await page.EvalOnSelectorAsync("#temperature", "t => { t.value = '0'; t.dispatchEvent(new Event('input')); }"); // slow never ends at τ = 0
         await page.FillAsync("#max-steps", ApiFactory.MaxStepsCap.ToString());
         var before = decoder.Ticks;
         await Stroke(page, (100, 100), (140, 120));
