@@ -16,6 +16,11 @@ public sealed record DatasetInfo(string Name, int Train, int Valid, int Test);
 
 public sealed record LossFigures(double Reconstruction, double Kl);
 
+/// <summary>How often a sketch's reconstruction, encoded again, lands nearest its own original (top-1) or among its
+/// five nearest (top-5), over <see cref="Sketches"/> sketches decoded at <see cref="Temperature"/> (0: greedy).
+/// See <see cref="Latent.LatentRetrieval"/>.</summary>
+public sealed record RetrievalFigures(float Temperature, int Sketches, double Top1, double Top5);
+
 /// <summary>model.json: what the service needs to know about a model folder.</summary>
 public sealed record ModelManifest
 {
@@ -40,6 +45,8 @@ public sealed record ModelManifest
     public long StepsTrained { get; init; }
     public LossFigures? Valid { get; init; }
     public LossFigures? Test { get; init; }
+    /// <summary>The latent round trip on the test split, at τ 0.1 and greedy: whether z holds the drawing.</summary>
+    public IReadOnlyList<RetrievalFigures>? Retrieval { get; init; }
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>File name → lower-case hex sha256 of every ONNX file in the folder.</summary>
     public Dictionary<string, string> Sha256 { get; init; } = new();
