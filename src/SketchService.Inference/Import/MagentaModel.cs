@@ -62,6 +62,70 @@ public sealed record MagentaModel(MagentaInfo Info, SketchRnnWeights Weights)
         Source = source,
     });
 
+    /// <summary>
+    /// Writes the model as sketch-rnn-js JSON, the inverse of <see cref="Load(Stream)"/>: the browser world's format
+    /// (Google's demos, ml5). Weights are quantised to int16 steps of 10/32767; a weight beyond ±10 cannot be stored.
+    /// </summary>
+    public void Save(Stream json)
+    {
+        var w = Weights;
+        Blob[] blobs = w.Encoder is { } e
+            ?
+            [
+                .. MagentaLstm(e.Forward), .. MagentaLstm(e.Backward),
+                .. MagentaLinear(e.Mu), .. MagentaLinear(e.Presig), .. MagentaLinear(w.Init!),
+                .. MagentaLinear(w.Output), .. MagentaLstm(w.Decoder),
+            ]
+            : [.. MagentaLinear(w.Output), .. MagentaLstm(w.Decoder)];
+        using var writer = new Utf8JsonWriter(json);
+        writer.WriteStartArray();
+        writer.WriteStartObject();
+        writer.WriteString("name", Info.Name);
+        if (int.TryParse(Info.Mode, out var mode)) writer.WriteNumber("mode", mode); else writer.WriteString("mode", Info.Mode);
+        writer.WriteNumber("version", Info.Version);
+        writer.WriteNumber("max_seq_len", Info.MaxSeqLen);
+        writer.WriteNumber("scale_factor", Info.ScaleFactor);
+        writer.WriteEndObject();
+        writer.WriteStartArray();
+        foreach (var b in blobs)
+        {
+            writer.WriteStartArray();
+            if (b.IsMatrix) writer.WriteNumberValue(b.Rows);
+            writer.WriteNumberValue(b.Cols);
+            writer.WriteEndArray();
+        }
+        writer.WriteEndArray();
+        writer.WriteStartArray();
+        for (int k = 0; k < blobs.Length; k++) writer.WriteStringValue(blobs[k].Encode(k));
+        writer.WriteEndArray();
+        writer.WriteEndArray();
+    }
+
+    public void Save(string jsonPath)
+    {
+        using var file = File.Create(jsonPath);
+        Save(file);
+    }
+
+    /// <summary>PyTorch's [Out, In] weight and bias → x·W with W [In, Out], and the bias.</summary>
+    private static Blob[] MagentaLinear(LinearWeights l) =>
+        [new Blob(0, l.InputSize, l.OutputSize, Transpose(l.Weight, l.OutputSize, l.InputSize), IsMatrix: true), Blob.Vector(l.Bias)];
+
+    /// <summary>The inverse of <see cref="Lstm"/>: one bias (ih + hh) without the forget bias, gates back to i, j, f, o.</summary>
+    private static Blob[] MagentaLstm(LstmWeights l)
+    {
+        int size = l.HiddenSize;
+        var bias = l.BiasIh.Zip(l.BiasHh, (a, b) => a + b).ToArray();
+        for (int r = 0; r < size; r++) bias[size + r] -= ForgetBias;
+        // The gate permutation (swap of blocks 1 and 2) is its own inverse.
+        return
+        [
+            new Blob(0, l.InputSize, 4 * size, Transpose(PyTorchGateOrder(l.WeightIh, size, l.InputSize), 4 * size, l.InputSize), IsMatrix: true),
+            new Blob(0, size, 4 * size, Transpose(PyTorchGateOrder(l.WeightHh, size, size), 4 * size, size), IsMatrix: true),
+            Blob.Vector(PyTorchGateOrder(bias, size, 1)),
+        ];
+    }
+
     private static MagentaInfo ReadInfo(JsonElement info)
     {
         JsonElement Get(string name) => info.TryGetProperty(name, out var v) ? v : throw new InvalidDataException($"info has no '{name}'");
@@ -149,8 +213,24 @@ public sealed record MagentaModel(MagentaInfo Info, SketchRnnWeights Weights)
     }
 
     /// <summary>One de-quantised weight blob; a vector [n] is treated as one row.</summary>
-    private sealed record Blob(int Index, int Rows, int Cols, float[] Values)
+    private sealed record Blob(int Index, int Rows, int Cols, float[] Values, bool IsMatrix = false)
     {
+        private const double Range = 10.0;
+
+        public static Blob Vector(float[] values) => new(0, 1, values.Length, values);
+
+        public string Encode(int index)
+        {
+            var bytes = new byte[2 * Values.Length];
+            for (int k = 0; k < Values.Length; k++)
+            {
+                var v = Values[k];
+                if (!(Math.Abs(v) <= Range)) throw new InvalidDataException($"weight {k} of blob {index} is {v}: sketch-rnn-js stores weights within ±{Range}");
+                BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(2 * k), (short)Math.Round(v / Range * 32767.0));
+            }
+            return Convert.ToBase64String(bytes);
+        }
+
         public static Blob Decode(int index, int[] dims, string base64)
         {
             if (dims.Length is < 1 or > 2 || dims.Any(d => d <= 0)) throw new InvalidDataException($"blob {index} has dims [{string.Join(",", dims)}]");
@@ -161,8 +241,8 @@ public sealed record MagentaModel(MagentaInfo Info, SketchRnnWeights Weights)
             var values = new float[rows * cols];
             // sketch-rnn-js stores int16 = round(w / 10 * 32767), little-endian.
             for (int k = 0; k < values.Length; k++)
-                values[k] = (float)(BinaryPrimitives.ReadInt16LittleEndian(bytes.AsSpan(2 * k)) / 32767.0 * 10.0);
-            return new Blob(index, rows, cols, values);
+                values[k] = (float)(BinaryPrimitives.ReadInt16LittleEndian(bytes.AsSpan(2 * k)) / 32767.0 * Range);
+            return new Blob(index, rows, cols, values, dims.Length == 2);
         }
 
         public void ExpectLength(int n)
