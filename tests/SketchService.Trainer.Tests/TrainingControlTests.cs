@@ -36,7 +36,8 @@ public class TrainingControlTests
             var ct = TestContext.Current.CancellationToken;
             var task = Task.Run(training.Run, ct);
             var csv = Path.Combine(run, Training.LogFile);
-            while (!File.Exists(csv) || File.ReadAllLines(csv).Length < 4) await Task.Delay(20, ct);
+            // Until a few steps are logged, or the run ended early (a failure: awaiting it below rethrows, rather than waiting forever).
+            while (!task.IsCompleted && (!File.Exists(csv) || File.ReadAllLines(csv).Length < 4)) await Task.Delay(20, ct);
             training.RequestStop();
             Assert.Equal(0, await task.WaitAsync(TimeSpan.FromMinutes(1), ct));
             var state = RunState.Read(Path.Combine(run, Training.LatestDir));
