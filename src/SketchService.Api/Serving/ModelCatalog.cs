@@ -53,7 +53,7 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
     private volatile IReadOnlyDictionary<string, LoadedModel> _models = new Dictionary<string, LoadedModel>();
     private volatile IReadOnlyDictionary<string, string> _failures = new Dictionary<string, string>();
     private volatile bool _ready;
-    private ModelRegistry? _registry;
+    private ModelDirectory? _directory;
 
     public string ModelsPath { get; } = ResolveModelsPath(options.Value.ModelsPath, env.ContentRootPath);
     public bool IsReady => _ready;
@@ -96,18 +96,17 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
         if (!_ready) throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
     }
 
-    /// <summary>Loads every model folder through the runtime's <see cref="ModelRegistry"/>, warms each model up and marks the catalog ready.</summary>
+    /// <summary>Loads and warms up every model folder (<see cref="ModelDirectory"/>), starts their batchers and marks the catalog ready.</summary>
     public void Load(CancellationToken ct)
     {
         var ort = new InferenceOptions { IntraOpThreads = options.Value.OrtThreads, UseCuda = options.Value.UseCuda };
-        var registry = ModelRegistry.Load(ModelsPath, ort, logger);
-        registry.WarmUp(ct);
-        _registry = registry;
+        var directory = ModelDirectory.Load(ModelsPath, ort, logger, ct);
+        _directory = directory;
         var batching = options.Value.Batching();
-        _models = registry.Models.ToDictionary(m => m.Id, m => new LoadedModel(m,
+        _models = directory.Models.ToDictionary(m => m.Id, m => new LoadedModel(m,
             new DecodeBatcher(m, batching, metrics, logger),
             m.Manifest.HasEncoder ? new EncodeBatcher(m, batching, metrics, logger) : null), StringComparer.Ordinal);
-        _failures = registry.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
+        _failures = directory.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
         _ready = true;
         if (_models.Count == 0)
             logger.LogWarning("No model could be served from {ModelsPath} ({Failed} folder(s) failed; see GET /models)", ModelsPath, _failures.Count);
@@ -133,7 +132,7 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
     public void Dispose()
     {
         foreach (var model in _models.Values) model.Dispose();
-        _registry?.Dispose();
+        _directory?.Dispose();
     }
 }
 

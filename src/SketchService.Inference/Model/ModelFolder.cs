@@ -2,7 +2,7 @@ namespace SketchService.Inference.Model;
 
 /// <summary>
 /// The one contract between the trainer and the service: a model is a folder holding these files.
-/// The trainer's exporter and the Magenta importer write it; the service's registry reads it.
+/// The trainer's exporter and the Magenta importer write it; the service reads it through ModelDirectory.
 /// </summary>
 public static class ModelFolder
 {

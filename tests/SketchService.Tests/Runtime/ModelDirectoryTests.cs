@@ -6,7 +6,7 @@ using SketchService.Tests.Onnx;
 
 namespace SketchService.Tests.Runtime;
 
-public sealed class ModelRegistryTests
+public sealed class ModelDirectoryTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -33,31 +33,25 @@ public sealed class ModelRegistryTests
 
         Directory.CreateDirectory(Path.Combine(root.Path, "empty"));
 
-        using var registry = ModelRegistry.Load(root.Path);
-        Assert.Equal(["good-gen", "good-vae"], registry.Models.Select(m => m.Id));
-        Assert.Equal(ModelKind.Vae, registry.Find("good-vae")!.Manifest.Kind);
-        Assert.Null(registry.Find("bad-sha"));
+        using var directory = ModelDirectory.Load(root.Path, cancellationToken: Ct);
+        Assert.Equal(["good-gen", "good-vae"], directory.Models.Select(m => m.Id));
+        Assert.Equal([ModelKind.DecoderOnly, ModelKind.Vae], directory.Models.Select(m => m.Manifest.Kind));
 
-        var reasons = registry.Failures.ToDictionary(f => f.Name, f => f.Reason);
+        var reasons = directory.Failures.ToDictionary(f => f.Name, f => f.Reason);
         Assert.Equal(["bad-sha", "empty", "garbage-manifest", "missing-file"], reasons.Keys.Order());
         Assert.StartsWith("decoder_step.onnx sha256 is ", reasons["bad-sha"]);
         Assert.StartsWith("encoder.onnx is missing", reasons["missing-file"]);
         Assert.StartsWith("model.json is not a valid manifest", reasons["garbage-manifest"]);
         Assert.Equal("model.json is missing", reasons["empty"]);
-
-        Assert.False(registry.IsWarmedUp);
-        registry.WarmUp(Ct);
-        Assert.True(registry.IsWarmedUp);
-        Assert.Equal(2, registry.Models.Count);
     }
 
     [Fact]
-    public void A_missing_models_folder_gives_an_empty_registry()
+    public void A_missing_models_folder_gives_no_models()
     {
         using var root = new TempFolder();
-        using var registry = ModelRegistry.Load(Path.Combine(root.Path, "nope"));
-        Assert.Empty(registry.Models);
-        Assert.Empty(registry.Failures);
+        using var directory = ModelDirectory.Load(Path.Combine(root.Path, "nope"), cancellationToken: Ct);
+        Assert.Empty(directory.Models);
+        Assert.Empty(directory.Failures);
     }
 
     [Fact]
@@ -120,9 +114,8 @@ public sealed class ModelRegistryTests
         using var root = new TempFolder();
         var folder = Path.Combine(root.Path, "bird");
         MagentaModel.Import(SharedData.Path("models", "magenta", "bird.gen.json"), folder, "magenta:bird");
-        using var registry = ModelRegistry.Load(root.Path);
-        registry.WarmUp(Ct);
-        var model = Assert.Single(registry.Models);
+        using var directory = ModelDirectory.Load(root.Path, cancellationToken: Ct);
+        var model = Assert.Single(directory.Models);
         Assert.Equal(ModelKind.DecoderOnly, model.Manifest.Kind);
         Assert.Equal(["x", "h", "c"], model.Graphs.Single().Inputs.Select(i => i.Name));
 
