@@ -5,7 +5,7 @@ namespace SketchService.Trainer.Tests;
 /// <summary>Resume, stop on request (what Ctrl-C calls) and stop on NaN, on the tiny real fixture.</summary>
 public class TrainingControlTests
 {
-    private static readonly string Tiny = SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz");
+    private static string Tiny => SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz"); // skips each test without the data
     private static readonly HParams Small = new() { EncoderSize = 16, DecoderSize = 16, LatentSize = 4, BatchSize = 20 };
 
     [Fact]

@@ -25,10 +25,13 @@ namespace SketchService.Tests.Api;
 /// draws (5, −2.5) pixels per point, pen down, and never ends.</item>
 /// <item><c>slow</c>: the same fixed output on a decoder-only 512-unit LSTM, so that each step costs what a real
 /// model's does: a stream that never ends at τ 0 and still runs for seconds on a fast machine.</item>
-/// <item><c>bird</c>: Google's pretrained decoder-only bird imported from shared/models/magenta/bird.gen.json.</item>
+/// <item><c>bird</c>: Google's pretrained decoder-only bird imported from $SKETCH_DATA/models/magenta/bird.gen.json, when
+/// that is there (<see cref="HasBird"/>; a test that needs it asks <see cref="Bird"/>, which skips it otherwise).</item>
 /// <item><c>sheep</c>: the repository's committed models/sheep, when present.</item>
 /// <item><c>broken</c>: a folder with an unreadable model.json, which must be reported and skipped.</item>
 /// </list>
+/// The app logs nothing below Fatal here: the tests provoke failures on purpose (the broken folder, 503s, deadlines), and
+/// their answers are what the tests check. <c>SKETCH_TEST_LOG_LEVEL=Information</c> shows the app's log again.
 /// </summary>
 public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
@@ -39,7 +42,9 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     private readonly TempFolder _models = new();
     public string ModelsPath => _models.Path;
     public bool HasSheep { get; }
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public bool HasBird { get; }
+    public static string RepoRoot => SharedData.RepoRoot;
+    private static readonly string[] BirdFile = ["models", "magenta", "bird.gen.json"];
 
     /// <summary>What answers 200 once the app has started and loaded its models.</summary>
     protected virtual string ReadyPath => "/health/ready";
@@ -57,8 +62,12 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             Name = "slow", Kind = ModelKind.DecoderOnly, DecoderSize = 512, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = 100, DrawingExtent = 100, Source = "test",
         });
-        MagentaModel.Import(SharedData.Path("models", "magenta", "bird.gen.json"), Path.Combine(ModelsPath, "bird"), "magenta:bird");
-        var sheep = Path.Combine(RepoRoot, "models", "sheep");
+        if (SharedData.TryPath(BirdFile) is { } bird) // a fixture cannot skip: the tests that need the bird ask Bird()
+        {
+            MagentaModel.Import(bird, Path.Combine(ModelsPath, "bird"), "magenta:bird");
+            HasBird = true;
+        }
+        var sheep = Path.Combine(SharedData.RepoRoot, "models", "sheep");
         if (File.Exists(Path.Combine(sheep, ModelFolder.ManifestFile)))
         {
             HasSheep = true;
@@ -70,9 +79,19 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         UseKestrel(0);
     }
 
+    /// <summary>The id of Google's bird model, for a test that needs it; skips the test (saying why) when it is not served.</summary>
+    public string Bird()
+    {
+        if (!HasBird) SharedData.Path(BirdFile);
+        return "bird";
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
+        var logLevel = Environment.GetEnvironmentVariable("SKETCH_TEST_LOG_LEVEL") ?? "Fatal";
+        foreach (var key in new[] { "Default", "Override:Microsoft.AspNetCore", "Override:Microsoft.Hosting.Lifetime" })
+            builder.UseSetting($"Serilog:MinimumLevel:{key}", logLevel);
         builder.UseSetting("SketchService:ModelsPath", ModelsPath);
         builder.UseSetting("SketchService:DefaultModel", "tiny");
         builder.UseSetting("SketchService:MaxSteps", MaxStepsCap.ToString());
@@ -124,13 +143,6 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         bias[3 + 4 * M] = -1; bias[3 + 4 * M + 1] = -1;      // log σy
         var output = new LinearWeights(w.Output.InputSize, w.Output.OutputSize, new float[w.Output.Weight.Length], bias);
         return w with { Output = output };
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SketchService.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("no SketchService.sln above " + AppContext.BaseDirectory);
     }
 }
 

@@ -144,7 +144,7 @@ public sealed class BatchDeterminismTests(ApiFactory app)
     [Fact]
     public async Task A_seeded_request_draws_the_same_sketches_alone_and_in_a_shared_batch()
     {
-        var model = app.HasSheep ? "sheep" : "bird";
+        var model = app.HasSheep ? "sheep" : app.Bird();
         object Body(int seed, int samples, int steps) => new
         {
             model, sketch = new { strokes = new[] { new[] { 0f, 0, 0 }, new[] { 20f, 5, 0 }, new[] { 25f, -5, 0 }, new[] { 10f, 20, 1 } } },

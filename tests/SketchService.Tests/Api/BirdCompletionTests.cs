@@ -10,6 +10,7 @@ public sealed class BirdCompletionTests(ApiFactory app)
     [Fact]
     public async Task Bird_completions_are_valid_and_mostly_end_by_themselves()
     {
+        var model = app.Bird();
         using var client = app.Client();
         var birds = QuickDraw.ReadFile(SharedData.Path("data", "quickdraw", "simplified", "bird.ndjson")).ToList();
         const int seeds = 20;
@@ -20,7 +21,7 @@ public sealed class BirdCompletionTests(ApiFactory app)
             var bird = birds[seed % birds.Count];
             var strokes = bird.Drawing.Take(Math.Max(1, bird.Drawing.Count / 2)).Select(l => new[] { l.X, l.Y }).ToArray();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (r, body) = await client.PostJson("/complete", new { model = "bird", sketch = new { polylines = strokes }, temperature = 0.5, seed, max_steps = 250 });
+            var (r, body) = await client.PostJson("/complete", new { model, sketch = new { polylines = strokes }, temperature = 0.5, seed, max_steps = 250 });
             latencies.Add(clock.Elapsed.TotalMilliseconds);
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
             var sketch = body!["sketches"]![0]!;

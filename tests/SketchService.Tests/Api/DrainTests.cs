@@ -32,7 +32,7 @@ public sealed class DrainTests
         using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
         // The app as built next to these tests (same configuration), as the container runs it.
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
-        var dll = Path.Combine(ApiFactory.RepoRoot, "src", "SketchService.Api", "bin", configuration, "net10.0", "SketchService.Api.dll");
+        var dll = Path.Combine(SharedData.RepoRoot, "src", "SketchService.Api", "bin", configuration, "net10.0", "SketchService.Api.dll");
         var start = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";

@@ -28,7 +28,7 @@ public sealed class EndpointTests(ApiFactory app)
         var body = JsonNode.Parse(await client.GetStringAsync("/models", TestContext.Current.CancellationToken))!;
         var ids = body["models"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
         Assert.Contains("tiny", ids);
-        Assert.Contains("bird", ids);
+        Assert.Equal(app.HasBird, ids.Contains("bird")); // served when the shared data has it
         Assert.DoesNotContain("broken", ids);
         Assert.NotNull(body["failed"]!["broken"]);
         Assert.True((bool)body["models"]!.AsArray().Single(m => (string)m!["id"]! == "tiny")!["is_default"]!);
@@ -48,7 +48,7 @@ public sealed class EndpointTests(ApiFactory app)
         Assert.Contains(step["inputs"]!.AsArray(), i => (string)i!["name"]! == "z");
         Assert.Contains(step["outputs"]!.AsArray(), i => (string)i!["name"]! == "params");
 
-        var bird = JsonNode.Parse(await client.GetStringAsync("/models/bird", TestContext.Current.CancellationToken))!;
+        var bird = JsonNode.Parse(await client.GetStringAsync($"/models/{app.Bird()}", TestContext.Current.CancellationToken))!;
         Assert.Equal("decoder-only", (string?)bird["manifest"]!["kind"]);
         Assert.Equal("magenta:bird", (string?)bird["manifest"]!["source"]);
         Assert.Single(bird["graphs"]!.AsArray());
@@ -108,7 +108,7 @@ public sealed class EndpointTests(ApiFactory app)
     public async Task Same_seed_same_sketch_and_another_seed_another()
     {
         using var client = app.Client();
-        async Task<string> Draw(int seed) => (await client.PostJson("/generate", new { model = "bird", temperature = 1.0, seed, max_steps = 40 })).Body!["sketches"]!.ToJsonString();
+        async Task<string> Draw(int seed) => (await client.PostJson("/generate", new { model = app.Bird(), temperature = 1.0, seed, max_steps = 40 })).Body!["sketches"]!.ToJsonString();
         var a = await Draw(11);
         Assert.Equal(a, await Draw(11));
         Assert.NotEqual(a, await Draw(12));
@@ -176,7 +176,7 @@ public sealed class EndpointTests(ApiFactory app)
     public async Task Complete_on_a_decoder_only_model_needs_no_condition()
     {
         using var client = app.Client();
-        var (r, body) = await client.PostJson("/complete", new { model = "bird", sketch = new { polylines = new[] { new[] { new float[] { 10, 60, 110 }, new float[] { 50, 20, 50 } } } }, temperature = 0.3, seed = 1, max_steps = 50 });
+        var (r, body) = await client.PostJson("/complete", new { model = app.Bird(), sketch = new { polylines = new[] { new[] { new float[] { 10, 60, 110 }, new float[] { 50, 20, 50 } } } }, temperature = 0.3, seed = 1, max_steps = 50 });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal("none", (string?)body!["condition"]);
         var poly = body["sketches"]![0]!["polylines"]!.AsArray();
@@ -192,7 +192,7 @@ public sealed class EndpointTests(ApiFactory app)
         Assert.Equal(HttpStatusCode.OK, r1.StatusCode);
         Assert.Equal(2, vae!["z"]!.AsArray().Count);
         Assert.Equal(4, vae["z"]![0].Floats().Length);
-        var (r2, bird) = await client.PostJson("/generate", new { model = "bird", samples = 2, seed = 4, max_steps = 30 });
+        var (r2, bird) = await client.PostJson("/generate", new { model = app.Bird(), samples = 2, seed = 4, max_steps = 30 });
         Assert.Equal(HttpStatusCode.OK, r2.StatusCode);
         Assert.Null(bird!["z"]![0]);
         Assert.Equal(2, bird["sketches"]!.AsArray().Count);
@@ -204,7 +204,7 @@ public sealed class EndpointTests(ApiFactory app)
     public async Task Sketches_as_svg_or_png(string format, string contentType)
     {
         using var client = app.Client();
-        var (r, _) = await client.PostJson($"/generate?format={format}", new { model = "bird", samples = 3, seed = 2, max_steps = 60 });
+        var (r, _) = await client.PostJson($"/generate?format={format}", new { model = app.Bird(), samples = 3, seed = 2, max_steps = 60 });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal(contentType, r.Content.Headers.ContentType!.MediaType);
         var bytes = await r.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
@@ -217,7 +217,7 @@ public sealed class EndpointTests(ApiFactory app)
     {
         Assert.SkipUnless(app.HasSheep, "models/sheep is not committed yet");
         using var client = app.Client();
-        var sheep = QuickDraw.ReadFile(SharedData.Path("data", "quickdraw", "simplified", "sheep.ndjson")).First();
+        var sheep = QuickDraw.ReadFile(SharedData.Fixture("quickdraw", "simplified", "sheep.ndjson")).First();
         var polylines = sheep.Drawing.Take(2).Select(l => new[] { l.X, l.Y }).ToArray();
         var (r, body) = await client.PostJson("/complete", new { model = "sheep", sketch = new { polylines }, temperature = 0.3, seed = 1 });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
@@ -230,14 +230,15 @@ public sealed class EndpointTests(ApiFactory app)
     [Fact]
     public async Task Polylines_in_a_stated_frame_continue_exactly_like_the_same_points_as_stroke3()
     {
+        var bird = app.Bird();
         using var client = app.Client();
-        var extent = (double)JsonNode.Parse(await client.GetStringAsync("/models/bird", TestContext.Current.CancellationToken))!["manifest"]!["drawing_extent"]!;
+        var extent = (double)JsonNode.Parse(await client.GetStringAsync($"/models/{bird}", TestContext.Current.CancellationToken))!["manifest"]!["drawing_extent"]!;
         // Two strokes as stroke-3 offsets in the model's training pixels, and the same points as absolute polylines.
         float[][] strokes = [[0, 0, 0], [30, -20, 0], [25, 10, 1], [-40, 30, 0], [20, 5, 1]];
         float[][][] polylines = [[[100, 130, 155], [100, 80, 90]], [[115, 135], [120, 125]]];
         async Task<float[][]> Continuation(object sketch)
         {
-            var (r, body) = await client.PostJson("/complete", new { model = "bird", sketch, temperature = 0, seed = 1, max_steps = 40 });
+            var (r, body) = await client.PostJson("/complete", new { model = bird, sketch, temperature = 0, seed = 1, max_steps = 40 });
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
             return body!["sketches"]![0]!["strokes"].Rows()[strokes.Length..];
         }

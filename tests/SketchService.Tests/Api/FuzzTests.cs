@@ -71,10 +71,10 @@ public sealed class FuzzTests(ApiFactory app)
         using var ready = await client.GetAsync("/health/ready", Ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var idle = Stopwatch.StartNew();
-        foreach (var model in new[] { "tiny", "bird" })
+        string[] served = app.HasBird ? ["tiny", "bird"] : ["tiny"]; // without the shared data, "bird" is just an unknown model
+        foreach (var model in served)
             while (app.Decoder(model).LiveRows > 0 && idle.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10, Ct);
-        Assert.Equal(0, app.Decoder("tiny").LiveRows);
-        Assert.Equal(0, app.Decoder("bird").LiveRows);
+        Assert.All(served, model => Assert.Equal(0, app.Decoder(model).LiveRows));
     }
 
     /// <summary>Sends one case and checks its answer; returns the status and what was wrong with it (null: nothing).</summary>

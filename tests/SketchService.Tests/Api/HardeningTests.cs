@@ -123,7 +123,7 @@ public sealed class HardeningTests(ApiFactory app)
         AssertProblem(notFound, body404, HttpStatusCode.NotFound);
         var (badRequest, body400, _) = await Send(HttpMethod.Post, "/complete", "{\"model\":\"tiny\",\"sketch\":{\"strokes\":[[1,2,2]]}}", accept);
         AssertProblem(badRequest, body400, HttpStatusCode.BadRequest);
-        var (unprocessable, body422, _) = await Send(HttpMethod.Post, "/encode", "{\"model\":\"bird\",\"sketch\":{\"strokes\":[[1,2,0]]}}", accept);
+        var (unprocessable, body422, _) = await Send(HttpMethod.Post, "/encode", "{\"model\":\"slow\",\"sketch\":{\"strokes\":[[1,2,0]]}}", accept);
         AssertProblem(unprocessable, body422, HttpStatusCode.UnprocessableEntity);
         var (unknownModel, bodyModel, _) = await Send(HttpMethod.Get, "/models/nope", null, accept);
         AssertProblem(unknownModel, bodyModel, HttpStatusCode.NotFound);

@@ -50,7 +50,7 @@ public class QuickDrawTests
     [Fact]
     public void RawRecordFieldsAreRead()
     {
-        var first = QuickDraw.ReadFile(SharedData.Path("data", "quickdraw", "raw", "cat.ndjson")).First();
+        var first = QuickDraw.ReadFile(SharedData.Fixture("quickdraw", "raw", "cat.ndjson")).First();
         Assert.Equal("cat", first.Word);
         Assert.Equal("VE", first.CountryCode);
         Assert.Equal("2017-03-02 23:25:10.07453 UTC", first.Timestamp);

@@ -9,13 +9,16 @@ public class SimplifierTests(ITestOutputHelper output)
     /// the same class and compares with Google's result. The remaining differences are near-ties in
     /// RDP (a neighbouring resampled point chosen, usually a 1-px shift of one vertex).
     /// </summary>
-    [Fact]
-    public void RawToSimplifiedMatchesGoogle()
+    [Theory]
+    [InlineData("fixtures", 8)]
+    [InlineData("shared", 166)]
+    public void RawToSimplifiedMatchesGoogle(string source, int expectedPairs)
     {
         var pairs = new List<(QuickDrawDrawing Raw, QuickDrawDrawing Google)>();
-        foreach (var rawFile in Directory.GetFiles(SharedData.Path("data", "quickdraw", "raw"), "*.ndjson"))
+        var simplified = SharedData.QuickDraw(source, "simplified");
+        foreach (var rawFile in Directory.GetFiles(SharedData.QuickDraw(source, "raw"), "*.ndjson"))
         {
-            var simplifiedFile = SharedData.Path("data", "quickdraw", "simplified", Path.GetFileName(rawFile));
+            var simplifiedFile = Path.Combine(simplified, Path.GetFileName(rawFile));
             if (!File.Exists(simplifiedFile))
                 continue;
             var google = QuickDraw.ReadFile(simplifiedFile).ToDictionary(d => d.KeyId);
@@ -62,7 +65,7 @@ public class SimplifierTests(ITestOutputHelper output)
         output.WriteLine($"mean nearest-point distance:    {meanNearest:F3} px");
         output.WriteLine($"symmetric Hausdorff mean / max: {meanHausdorff:F3} / {hausdorffMax:F3} px");
 
-        Assert.Equal(166, n);
+        Assert.Equal(expectedPairs, n);
         Assert.True(exactRate >= 0.85, $"identical {exactRate:P1}");
         Assert.True(countRate >= 0.95, $"same count {countRate:P1}");
         Assert.True(meanRelCount <= 0.002, $"mean |Δcount|/count {meanRelCount}");

@@ -14,10 +14,12 @@ public class StrokeFormatsTests
         Assert.Equal(expected, s3);
     }
 
-    [Fact]
-    public void SimplifiedDrawingsRoundTripExactly()
+    [Theory]
+    [InlineData("fixtures")]
+    [InlineData("shared")]
+    public void SimplifiedDrawingsRoundTripExactly(string source)
     {
-        foreach (var file in Directory.GetFiles(SharedData.Path("data", "quickdraw", "simplified"), "*.ndjson").Take(40))
+        foreach (var file in Directory.GetFiles(SharedData.QuickDraw(source, "simplified"), "*.ndjson").Order().Take(40))
         {
             foreach (var d in QuickDraw.ReadFile(file))
             {
@@ -32,10 +34,13 @@ public class StrokeFormatsTests
         }
     }
 
-    [Fact]
-    public void RawDrawingsRoundTripWithinFloatRounding()
+    [Theory]
+    [InlineData("fixtures")]
+    [InlineData("shared")]
+    public void RawDrawingsRoundTripWithinFloatRounding(string source)
     {
-        foreach (var d in QuickDraw.ReadFile(SharedData.Path("data", "quickdraw", "raw", "pig-random100.ndjson")))
+        var files = source == "shared" ? [SharedData.Path("data", "quickdraw", "raw", "pig-random100.ndjson")] : Directory.GetFiles(SharedData.QuickDraw(source, "raw"), "*.ndjson");
+        foreach (var d in files.SelectMany(QuickDraw.ReadFile))
         {
             var back = StrokeFormats.ToPolylines(StrokeFormats.ToStroke3(d.Drawing));
             Assert.Equal(d.Drawing.Select(s => s.Count), back.Select(s => s.Count));
