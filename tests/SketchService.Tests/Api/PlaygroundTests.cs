@@ -63,7 +63,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        await page.SelectOptionAsync("#model", "bird");
+        await page.SelectOptionAsync("#model", app.Bird());
         await page.SelectOptionAsync("#samples", "4");
         await page.FillAsync("#seed", "7");
         await Stroke(page, (60, 120), (90, 90), (130, 85), (170, 100)); // completes on pen-up
@@ -161,7 +161,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        await page.SelectOptionAsync("#model", "bird");
+        await page.SelectOptionAsync("#model", app.Bird());
         Assert.False(await page.Locator("#vae").IsVisibleAsync());
         Assert.Contains("decoder-only", await page.Locator("#model-info").InnerTextAsync());
         Assert.Equal("/swagger", await page.Locator("a[href='/swagger']").GetAttributeAsync("href"));
