@@ -9,7 +9,8 @@
 #   4. waits for /health/ready, POSTs a real /complete (JSON) and checks the sketch, runs the HEALTHCHECK's probe mode
 #      (exit 0 when ready, 1 for a port nothing listens on), prints the sizes, stops it with SIGTERM (exit 0 expected).
 # Models: the repository's models/ when it holds a model folder (as the image bakes in), otherwise Google's pretrained
-# bird imported with `sketch-trainer import-magenta` (../shared/models/magenta/bird.gen.json; downloaded when absent).
+# bird imported with `sketch-trainer import-magenta` ($SKETCH_DATA/models/magenta/bird.gen.json, $SKETCH_DATA by default
+# ../shared; downloaded when absent).
 # Ends with "deploy-check: OK ..." and exit 0, or "deploy-check: FAILED ..." and exit 1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,7 +78,7 @@ else
     dotnet build src/SketchService.Trainer -c Release -nologo -v q -clp:ErrorsOnly >"$tmp/trainer-build.log" 2>&1 || { tail -30 "$tmp/trainer-build.log"; fail "building the trainer"; }
     echo "   built the trainer in $(elapsed "$t")"
   fi
-  source="$root/../shared/models/magenta/bird.gen.json"; [ -f "$source" ] || source=bird
+  source="${SKETCH_DATA:-$root/../shared}/models/magenta/bird.gen.json"; [ -f "$source" ] || source=bird
   dotnet "$trainer" import-magenta "$source" --out "$tmp/app/models/bird" >"$tmp/import.log" 2>&1 || { cat "$tmp/import.log"; fail "import-magenta $source"; }
   ok "models/ holds no model yet: imported Magenta's bird ($source) into the published models folder"
 fi

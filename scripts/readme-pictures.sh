@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Draws the README's completion pictures: imports three of Google's pretrained models from ../shared into a temp
+# Draws the README's completion pictures: imports three of Google's pretrained models from the shared data
+# ($SKETCH_DATA, default ../shared beside the repository; scripts/fetch-data.sh downloads it) into a temp
 # folder, serves them with the API, and asks POST /complete?format=svg to continue the first strokes of real
 # Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-shared="$root/../shared"
+shared="${SKETCH_DATA:-$root/../shared}"
 tmp="$(mktemp -d)"; trap 'kill $api 2>/dev/null || true; rm -rf "$tmp"' EXIT
 dotnet build src/SketchService.Trainer -c Release -nologo -v q -clp:ErrorsOnly
 dotnet build src/SketchService.Api -c Release -nologo -v q -clp:ErrorsOnly

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: builds the solution, runs the service/unit tests, then the TorchSharp trainer tests
+# Runs every test: builds the solution, runs each test project - SketchService.Inference.Tests,
+# SketchService.DataFetch.Tests, SketchService.Api.Tests (HTTP and browser) - then the TorchSharp trainer tests
 # (through the newer glibc/libstdc++ loader where this machine needs one; see scripts/torch-loader.sh).
 # Ends with one line "N passed, N failed, N skipped" over all of them; exits non-zero on any failure.
+# SKIP_BROWSER=1 leaves out the browser tests (Chromium through Playwright: [Trait("Category", "Browser")]).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,16 +17,20 @@ echo "== build"
 dotnet build SketchService.sln -c Release -nologo -v q -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0
-run_tests() { # name, dotnet executable
-  local name="$1" dotnet="$2"
+run_tests() { # name, dotnet executable, more runner options
+  local name="$1" dotnet="$2"; shift 2
   echo "== $name"
-  "$dotnet" "tests/$name/bin/Release/net10.0/$name.dll" -noColor -result-xml "$results/$name.xml" || status=1
+  "$dotnet" "tests/$name/bin/Release/net10.0/$name.dll" -noColor -result-xml "$results/$name.xml" "$@" || status=1
   [ -s "$results/$name.xml" ] || { echo "$name produced no results"; status=1; }
 }
 
 data="${SKETCH_DATA:-$(dirname "$root")/shared}"
 [ -d "$data/data" ] && echo "== shared data: $data" || echo "== shared data: $data is missing or empty: the tests that need it are skipped (scripts/fetch-data.sh)"
-run_tests SketchService.Tests dotnet
+browser=()
+if [ "${SKIP_BROWSER:-}" = 1 ]; then browser=(-trait- "Category=Browser"); echo "== browser tests left out (SKIP_BROWSER=1)"; fi
+run_tests SketchService.Inference.Tests dotnet
+run_tests SketchService.DataFetch.Tests dotnet
+run_tests SketchService.Api.Tests dotnet "${browser[@]}"
 torch_dotnet="$(scripts/torch-loader.sh)" || { echo "could not provision the TorchSharp loader"; status=1; torch_dotnet=""; }
 [ -n "$torch_dotnet" ] && run_tests SketchService.Trainer.Tests "$torch_dotnet"
 

@@ -3,7 +3,7 @@ namespace SketchService.Tests;
 /// <summary>
 /// Where the tests find their data: the real datasets and pretrained models in <c>$SKETCH_DATA</c> (default
 /// <c>../shared</c> beside the repository root; not in the repository: <c>scripts/fetch-data.sh</c> downloads them), and
-/// the few small drawings committed under <c>tests/fixtures</c>. One file, linked into both test projects.
+/// the few small drawings committed under <c>tests/fixtures</c>. One file, linked into every test project.
 /// </summary>
 internal static class SharedData
 {

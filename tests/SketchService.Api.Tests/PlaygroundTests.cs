@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Microsoft.Playwright;
+
+namespace SketchService.Api.Tests;
+
+/// <summary>The playground at / in a real browser (Debian's Chromium) against the real Kestrel app.</summary>
+[Collection("Api")]
+[Trait("Category", "Browser")]
+public sealed class PlaygroundTests(ApiFactory app)
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A browser on the playground, with the console errors it has logged; disposing closes it.</summary>
+    private sealed record Session(IPlaywright Playwright, IBrowser Browser, IPage Page, List<string> Errors) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+        }
+    }
+
+    private async Task<Session> Open(int width = 1200, int height = 900)
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };
+        page.PageError += (_, e) => { lock (errors) errors.Add(e); };
+        await page.GotoAsync(app.BaseAddress.ToString());
+        await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        return new Session(playwright, browser, page, errors);
+    }
+
+    /// <summary>Draws a stroke with the mouse through points given in the 0–256 drawing frame.</summary>
+    private static async Task Stroke(IPage page, params (float X, float Y)[] points)
+    {
+        var box = (await page.Locator("#canvas").BoundingBoxAsync())!;
+        (float, float) At((float X, float Y) p) => (box.X + p.X / 256 * box.Width, box.Y + p.Y / 256 * box.Height);
+        var (x0, y0) = At(points[0]);
+        await page.Mouse.MoveAsync(x0, y0);
+        await page.Mouse.DownAsync();
+        foreach (var p in points.Skip(1))
+        {
+            var (x, y) = At(p);
+            await page.Mouse.MoveAsync(x, y, new() { Steps = 4 });
+        }
+        await page.Mouse.UpAsync();
+    }
+
+    private static async Task<int[]> PointsPerCell(IPage page) =>
+        [.. (await page.Locator("#grid .cell").EvaluateAllAsync<string[]>("cells => cells.map(c => c.dataset.points)")).Select(int.Parse)];
+
+    [Fact]
+    public async Task Drawing_streams_four_endings_that_grow_point_by_point()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", app.Bird());
+        await page.SelectOptionAsync("#samples", "4");
+        await page.FillAsync("#seed", "7");
+        await Stroke(page, (60, 120), (90, 90), (130, 85), (170, 100)); // completes on pen-up
+
+        await page.Locator("#grid .cell").Nth(3).WaitForAsync();
+        Assert.Equal(4, await page.Locator("#grid .cell").CountAsync());
+        // Points arrive and are drawn over time: some endings are part-drawn before the stream is done.
+        var seen = new List<int>();
+        var clock = Stopwatch.StartNew();
+        while (!(await page.Locator("#status").InnerTextAsync()).Contains("done") && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            seen.Add((await PointsPerCell(page)).Sum());
+            await Task.Delay(30, Ct);
+        }
+        var final = await PointsPerCell(page);
+        Assert.All(final, n => Assert.True(n > 4, $"an ending of {n} points"));
+        Assert.True(seen.Distinct().Count() >= 3, $"points appeared in {seen.Distinct().Count()} steps: {string.Join(", ", seen.Distinct())}");
+        Assert.Contains("seed 7", await page.Locator("#status").InnerTextAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Stop_ends_the_stream_and_frees_the_servers_rows()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        var decoder = app.Decoder("slow");
+        await page.SelectOptionAsync("#model", "slow");
+        await page.SelectOptionAsync("#samples", "1");
+        await page.EvalOnSelectorAsync("#temperature", "t => { t.value = '0'; t.dispatchEvent(new Event('input')); }"); // slow never ends at τ = 0
+        await page.FillAsync("#max-steps", ApiFactory.MaxStepsCap.ToString());
+        var before = decoder.Ticks;
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#grid .cell[data-points]:not([data-points='0'])").WaitForAsync();
+        await page.ClickAsync("#stop");
+
+        var clock = Stopwatch.StartNew();
+        while (decoder.LiveRows > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, Ct);
+        Assert.Equal(0, decoder.LiveRows);
+        Assert.True(decoder.Ticks - before < ApiFactory.MaxStepsCap - 1000, $"{decoder.Ticks - before} steps of {ApiFactory.MaxStepsCap}: decoding ran on");
+        Assert.Equal("stopped", await page.Locator("#status").InnerTextAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Saved_drawings_interpolate_and_add_up_in_latent_space()
+    {
+        await using var session = await Open(375, 900); // a phone's width
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.UncheckAsync("#auto");
+        await page.FillAsync("#max-steps", "30");
+        Assert.True(await page.Locator("#vae").IsVisibleAsync());
+
+        await Stroke(page, (40, 40), (200, 40), (200, 200));
+        await page.FillAsync("#save-name", "a");
+        await page.ClickAsync("#save");
+        await page.ClickAsync("#clear");
+        await Stroke(page, (60, 180), (120, 60), (180, 180));
+        await page.FillAsync("#save-name", "b");
+        await page.ClickAsync("#save");
+        Assert.Equal(2, await page.Locator("#saved figure").CountAsync());
+
+        await page.SelectOptionAsync("#from", "a");
+        await page.SelectOptionAsync("#to", "b");
+        await page.FillAsync("#frames", "5");
+        await page.ClickAsync("#interpolate");
+        await page.Locator("#status:has-text('interpolate · done')").WaitForAsync();
+        Assert.Equal(5, await page.Locator("#grid .cell").CountAsync());
+        Assert.All(await PointsPerCell(page), n => Assert.True(n > 0));
+        foreach (var (button, type) in new[] { ("#download-svg", "<svg"), ("#download-png", "\u0089PNG") })
+        {
+            var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync(button));
+            var file = await download.PathAsync();
+            Assert.StartsWith(type, File.ReadAllText(file!, System.Text.Encoding.Latin1).TrimStart());
+        }
+
+        await page.FillAsync("#expression", "a + 0.5 * (b - a)");
+        await page.ClickAsync("#arithmetic");
+        await page.Locator("#status:has-text('arithmetic · done')").WaitForAsync();
+        Assert.Equal(1, await page.Locator("#grid .cell").CountAsync());
+        Assert.True((await PointsPerCell(page))[0] > 0);
+
+        Assert.Empty(errors);
+
+        // An API error reads as a message, not a silent failure (the browser itself logs the failed request).
+        await page.FillAsync("#expression", "a + (b");
+        await page.ClickAsync("#arithmetic");
+        await page.Locator("#error:has-text('Invalid expression')").WaitForAsync();
+        Assert.All(errors, e => Assert.Contains("400", e));
+    }
+
+    [Fact]
+    public async Task A_decoder_only_model_hides_the_latent_tools_and_the_page_links_swagger()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", app.Bird());
+        Assert.False(await page.Locator("#vae").IsVisibleAsync());
+        Assert.Contains("decoder-only", await page.Locator("#model-info").InnerTextAsync());
+        Assert.Equal("/swagger", await page.Locator("a[href='/swagger']").GetAttributeAsync("href"));
+        Assert.Empty(errors);
+    }
+}

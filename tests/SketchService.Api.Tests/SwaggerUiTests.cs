@@ -1,0 +1,51 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+
+namespace SketchService.Api.Tests;
+
+/// <summary>Swagger: the document, and a real browser running "Try it out" → Execute on POST /complete.</summary>
+[Collection("Api")]
+public sealed class SwaggerUiTests(ApiFactory app)
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task Swagger_document_has_every_endpoint_with_an_example_body()
+    {
+        using var client = app.Client();
+        var doc = JsonNode.Parse(await client.GetStringAsync("/swagger/v1/swagger.json", TestContext.Current.CancellationToken))!;
+        var paths = doc["paths"]!.AsObject();
+        foreach (var p in new[] { "/encode", "/complete", "/decode", "/interpolate", "/arithmetic", "/generate" })
+        {
+            Assert.True(paths.ContainsKey(p), p);
+            Assert.NotNull(paths[p]!["post"]!["requestBody"]!["content"]!["application/json"]!["example"]);
+        }
+        Assert.True(paths.ContainsKey("/models/{id}"));
+    }
+
+    [Fact]
+    [Trait("Category", "Browser")]
+    public async Task Swagger_ui_try_it_out_on_complete_gets_200()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(app.BaseAddress, "/swagger/index.html").ToString());
+        var op = page.Locator("#operations-Sketches-Complete");
+        await op.Locator(".opblock-summary").ClickAsync();
+        await op.GetByRole(AriaRole.Button, new() { Name = "Try it out" }).ClickAsync();
+        await op.GetByRole(AriaRole.Button, new() { Name = "Execute" }).ClickAsync();
+        var status = op.Locator(".live-responses-table .response .response-col_status").First;
+        await status.WaitForAsync(new() { Timeout = 30_000 });
+        Assert.Equal("200", (await status.InnerTextAsync()).Trim());
+        var body = await op.Locator(".live-responses-table .response .microlight").First.InnerTextAsync();
+        Assert.Contains("sketches", body);
+    }
+}
