@@ -1,54 +1,73 @@
+using System.CommandLine;
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace SketchService.Trainer;
 
-/// <summary>A tiny "--name value" parser: flags repeat (--data a --data b), unknown names are errors.</summary>
-public sealed class Cli
+/// <summary>Typed System.CommandLine options whose bad values fail with the option's name and what it expects.</summary>
+public static partial class Cli
 {
-    private readonly Dictionary<string, List<string>> _values = new();
-    private readonly HashSet<string> _used = new();
-    public List<string> Positional { get; } = new();
-
-    public Cli(IEnumerable<string> args, IReadOnlySet<string> switches)
+    /// <summary>An option parsed by <paramref name="parse"/>; a <see cref="FormatException"/> from it becomes the parse error.</summary>
+    public static Option<T> Option<T>(string name, string description, Func<string, T> parse, Func<T>? defaultValue = null, string? helpName = null)
     {
-        using var e = args.GetEnumerator();
-        while (e.MoveNext())
+        var option = new Option<T>(name)
         {
-            var a = e.Current;
-            if (!a.StartsWith("--")) { Positional.Add(a); continue; }
-            var name = a[2..];
-            string value;
-            var eq = name.IndexOf('=');
-            if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
-            else if (switches.Contains(name)) value = "true";
-            else if (e.MoveNext()) value = e.Current;
-            else throw new ArgumentException($"--{name} needs a value");
-            if (!_values.TryGetValue(name, out var list)) _values[name] = list = new();
-            list.Add(value);
-        }
+            Description = description,
+            HelpName = helpName,
+            CustomParser = r =>
+            {
+                try { return parse(r.Tokens[^1].Value); }
+                catch (FormatException e)
+                {
+                    r.AddError($"{name}: {e.Message}");
+                    return default!;
+                }
+            },
+        };
+        if (defaultValue is not null) option.DefaultValueFactory = _ => defaultValue();
+        return option;
     }
 
-    public IReadOnlyList<string> All(string name) { _used.Add(name); return _values.TryGetValue(name, out var l) ? l : []; }
-    public string? Get(string name) => All(name) is [.., var last] ? last : null;
-    public string Required(string name) => Get(name) ?? throw new ArgumentException($"--{name} is required");
-    public bool Flag(string name) => Get(name) is { } v && v != "false";
-    public int Int(string name, int d) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : d;
-    public long Long(string name, long d) => Get(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : d;
-    public double Double(string name, double d) => Get(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : d;
+    public static int PositiveInt(string s) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 1 ? v : throw new FormatException($"'{s}' is not a whole number ≥ 1");
 
-    /// <summary>"90m", "2h", "45s", "1:30:00".</summary>
-    public TimeSpan? Duration(string name) => Get(name) is not { } v ? null : v[^1] switch
-    {
-        'h' => TimeSpan.FromHours(double.Parse(v[..^1], CultureInfo.InvariantCulture)),
-        'm' => TimeSpan.FromMinutes(double.Parse(v[..^1], CultureInfo.InvariantCulture)),
-        's' => TimeSpan.FromSeconds(double.Parse(v[..^1], CultureInfo.InvariantCulture)),
-        _ => TimeSpan.Parse(v, CultureInfo.InvariantCulture),
-    };
+    public static long PositiveLong(string s) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 1 ? v : throw new FormatException($"'{s}' is not a whole number ≥ 1");
 
-    /// <summary>Fails on options that no command read, so a typo is not silently ignored.</summary>
-    public void EnsureAllUsed()
+    public static int Int(string s) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"'{s}' is not a whole number");
+
+    /// <summary>A finite number in [0, max].</summary>
+    public static double Real(string s, double max) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && v >= 0 && v <= max
+            ? v : throw new FormatException($"'{s}' is not a number from 0 to {(double.IsFinite(max) ? max.ToString(CultureInfo.InvariantCulture) : "∞")}");
+
+    public const string DurationExamples = "90m, 2h, 45s, 2h30m or 1:30:00";
+
+    /// <summary>
+    /// "90m", "2h", "45s", "1.5h", "2h30m" or h:mm:ss. A bare number is refused rather than given a unit: "20" has
+    /// meant 20 days (TimeSpan.Parse) where 20 minutes was meant.
+    /// </summary>
+    public static TimeSpan Duration(string text)
     {
-        var unknown = _values.Keys.Where(k => !_used.Contains(k)).ToList();
-        if (unknown.Count > 0) throw new ArgumentException("unknown option(s): " + string.Join(", ", unknown.Select(u => "--" + u)));
+        var s = text.Trim().ToLowerInvariant();
+        TimeSpan? d = null;
+        if (Clock().Match(s) is { Success: true } c)
+            d = new TimeSpan(int.Parse(c.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(c.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(c.Groups[3].Value, CultureInfo.InvariantCulture));
+        else if (s.Length > 0 && Units().Match(s) is { Success: true } u)
+            d = TimeSpan.FromHours(Number(u.Groups[1])) + TimeSpan.FromMinutes(Number(u.Groups[2])) + TimeSpan.FromSeconds(Number(u.Groups[3]));
+        if (d is null)
+            throw new FormatException(double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+                ? $"'{text}' has no unit; write it with one, e.g. {DurationExamples}"
+                : $"'{text}' is not a duration like {DurationExamples}");
+        return d > TimeSpan.Zero ? d.Value : throw new FormatException($"'{text}' is not a positive duration");
     }
+
+    private static double Number(Group g) => g.Success ? double.Parse(g.Value, CultureInfo.InvariantCulture) : 0;
+
+    [GeneratedRegex(@"^(\d+):([0-5]?\d):([0-5]?\d)$")]
+    private static partial Regex Clock();
+
+    [GeneratedRegex(@"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")]
+    private static partial Regex Units();
 }

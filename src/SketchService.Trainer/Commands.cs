@@ -1,69 +1,282 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using SketchService.Inference.Model;
+using Spectre.Console;
 using TorchSharp;
 
 namespace SketchService.Trainer;
 
+/// <summary>
+/// sketch-trainer's command line: train, evaluate, export, import-magenta. Exit codes: 0 done; 1 bad usage or
+/// input; 2 a loss or an evaluation that is not finite; 3 libtorch cannot load; 128 + n stopped by signal n
+/// (130 Ctrl-C, 143 SIGTERM), after saving.
+/// </summary>
 public static class Commands
 {
-    private const string Usage = """
-        sketch-trainer — trains Sketch-RNN models and writes model folders for SketchService
+    public const int UsageError = 1, NotFinite = 2, NoTorch = 3, Interrupted = 130, Terminated = 143;
 
-          train     --data <file.npz|file.ndjson>... --out <run dir> [--max-steps N] [--time-budget 90m]
-                    [--resume] [--seed 1] [--threads N] [--valid-every 500]
-                    [--enc 256] [--dec 512] [--z 128] [--mixtures 20] [--batch 100] [--max-seq-len 250]
-                    [--lr 1e-3] [--lr-decay 0.9999] [--min-lr 1e-5] [--kl-weight 0.5] [--kl-weight-start 0.01]
-                    [--kl-decay 0.99995] [--kl-tolerance 0.2] [--grad-clip 1.0] [--random-scale 0.15]
-                    [--drop-prob 0.1] [--unconditional]
-          evaluate  --run <run dir> [--checkpoint best|checkpoint] [--data <file>...]   prints valid/test Lr and KL
-          export    --run <run dir> --out <model folder> [--name NAME] [--checkpoint best|checkpoint] [--data <file>...]
-          import-magenta <file | URL | category> [--out models/<name>]
-                    converts a sketch-rnn-js JSON model (e.g. `import-magenta cat` downloads Google's cat model)
-        """;
-
-    public static int Run(string[] args)
+    /// <summary>Runs a command; <paramref name="stdout"/> and <paramref name="stderr"/> default to the console (and a live progress bar on a terminal).</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return args.Length == 0 ? 1 : 0; }
+        var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error, Live: stdout is null && !Console.IsOutputRedirected);
+        var root = new RootCommand("Trains Sketch-RNN models and writes model folders for SketchService.")
+        {
+            TrainCommand(output), EvaluateCommand(output), ExportCommand(output), ImportMagentaCommand(output),
+        };
+        var parse = root.Parse(args);
+        if (parse.Action is ParseErrorAction)
+        {
+            foreach (var e in parse.Errors) output.Err.WriteLine("error: " + e.Message);
+            output.Err.WriteLine($"See '{string.Join(' ', ["sketch-trainer", .. CommandPath(parse.CommandResult).Skip(1)])} --help'.");
+            return UsageError;
+        }
         try
         {
-            var cli = new Cli(args.Skip(1), new HashSet<string> { "resume", "unconditional" });
-            if (args[0] is "train" or "evaluate" or "export" && TorchPreflight() is { } why) { Console.Error.WriteLine(why); return 3; }
-            return args[0] switch
-            {
-                "train" => Train(cli),
-                "evaluate" => Evaluate(cli),
-                "export" => ExportModel(cli),
-                "import-magenta" => ImportMagenta(cli),
-                _ => throw new ArgumentException($"unknown command '{args[0]}'\n\n{Usage}"),
-            };
+            // No ProcessTerminationTimeout: System.CommandLine would end the process while a step runs; train handles the signals.
+            return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
-        catch (ArgumentException e) { Console.Error.WriteLine("error: " + e.Message); return 1; }
-        catch (HttpRequestException e) { Console.Error.WriteLine($"error: download failed: {e.Message}"); return 1; }
-        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or DirectoryNotFoundException) { Console.Error.WriteLine("error: " + e.Message); return 1; }
-        catch (Exception e) when (TorchLoadError(e) is { } why) { Console.Error.WriteLine(why); return 3; }
+        catch (Exception e) when (TorchLoadError(e) is { } why) { output.Err.WriteLine(why); return NoTorch; }
+        catch (HttpRequestException e) { output.Err.WriteLine($"error: download failed: {e.Message}"); return UsageError; }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or DirectoryNotFoundException)
+        {
+            output.Err.WriteLine("error: " + e.Message);
+            return UsageError;
+        }
+    }
+
+    private sealed record Output(TextWriter Out, TextWriter Err, bool Live);
+
+    private static IEnumerable<string> CommandPath(CommandResult? r) =>
+        r is null ? [] : [.. CommandPath(r.Parent as CommandResult), r.Command.Name];
+
+    private static Option<string[]> DataOption(string description) =>
+        new("--data") { Description = description, HelpName = "file", AllowMultipleArgumentsPerToken = true };
+
+    private static Option<string> CheckpointOption() =>
+        new Option<string>("--checkpoint") { Description = "Which checkpoint of the run.", DefaultValueFactory = _ => Training.BestDir }
+            .AcceptOnlyFromAmong(Training.BestDir, Training.LatestDir);
+
+    private static Command TrainCommand(Output output)
+    {
+        var data = DataOption("Training data: Sketch-RNN .npz or Quick Draw .ndjson (repeat for several files). With --resume, the checkpoint's by default.");
+        var outDir = new Option<string>("--out") { Description = "The run folder: checkpoints and train-log.csv.", HelpName = "dir", Required = true };
+        var maxSteps = Cli.Option("--max-steps", "Stop at this step, counted over the whole run.", Cli.PositiveLong, () => 10_000L, "n");
+        var budget = Cli.Option<TimeSpan?>("--time-budget", $"Stop after this much training time in this session: {Cli.DurationExamples}.", s => Cli.Duration(s), helpName: "time");
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint (a new run when it has none); hyper-parameters given must match the checkpoint's." };
+        var force = new Option<bool>("--force") { Description = "Start a new run in an --out that holds one, replacing its checkpoints and log." };
+        var seed = Cli.Option<int?>("--seed", "Random seed [default: 1, or the checkpoint's with --resume].", s => Cli.Int(s), helpName: "n");
+        var threads = Cli.Option("--threads", "CPU threads for libtorch.", Cli.PositiveInt, () => Environment.ProcessorCount, "n");
+        var validEvery = Cli.Option("--valid-every", "Validate and save a checkpoint every this many steps.", Cli.PositiveInt, () => 500, "n");
+        var hparams = HParams.Table.Select(h => (Info: h, Option: HParamOption(h))).ToArray();
+
+        var command = new Command("train", "Trains a Sketch-RNN; Ctrl-C (or SIGTERM) stops after the step in flight with a validation and a checkpoint.")
+        {
+            data, outDir, maxSteps, budget, resume, force, seed, threads, validEvery,
+        };
+        foreach (var (_, option) in hparams) command.Options.Add(option);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(resume) && r.GetValue(force)) r.AddError("--resume and --force contradict each other: continue the run, or replace it");
+        });
+        command.SetAction(parse =>
+        {
+            var run = parse.GetRequiredValue(outDir);
+            var isResume = parse.GetValue(resume);
+            // Hyper-parameters start from the checkpoint's when resuming, so only the options given can differ from it.
+            var start = isResume && RunState.TryRead(Path.Combine(run, Training.LatestDir)) is { } saved ? saved.HParams : new HParams();
+            var hp = hparams.Where(h => parse.GetResult(h.Option) is { Implicit: false })
+                .Aggregate(start, (acc, h) => h.Info.With(acc, parse.GetResult(h.Option)!.GetValueOrDefault<object>()!));
+            var options = new TrainOptions
+            {
+                Data = parse.GetValue(data) ?? [], Out = run, HParams = hp, MaxSteps = parse.GetValue(maxSteps), TimeBudget = parse.GetValue(budget),
+                Resume = isResume, Force = parse.GetValue(force), Seed = parse.GetValue(seed), ValidEvery = parse.GetValue(validEvery),
+            };
+            RequireTorch();
+            return Train(new Training(options), parse.GetValue(threads), output);
+        });
+        return command;
+    }
+
+    private static Option HParamOption(HParamInfo h) => h.Get(new HParams()) switch
+    {
+        int d => Cli.Option(h.Option, h.Spec.Description, Cli.PositiveInt, () => d, "n"),
+        double d => Cli.Option(h.Option, h.Spec.Description, s => Cli.Real(s, h.Spec.Max), () => d, "x"),
+        bool => new Option<bool>(h.Option) { Description = h.Spec.Description },
+        var d => throw new NotSupportedException($"{h.Option}: no option for a {d.GetType().Name} hyper-parameter"),
+    };
+
+    private static int Train(Training training, int threads, Output output)
+    {
+        var exitCode = 0;
+        void Stop(PosixSignalContext c, int code)
+        {
+            c.Cancel = true;
+            exitCode = code;
+            training.RequestStop();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, Interrupted));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, Terminated));
+        TrainingEnd Run(ITrainingDisplay display) => WithStopSignalsElsewhere(() =>
+        {
+            torch.set_num_threads(threads); // its worker threads start with this thread's signal mask
+            return training.Run(display);
+        });
+        var end = output.Live
+            ? AnsiConsole.Progress().AutoRefresh(false).AutoClear(false)
+                .Columns(new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
+                .Start(ctx => Run(new LiveDisplay(ctx)))
+            : Run(new LogDisplay(output.Out));
+        return end switch
+        {
+            TrainingEnd.NotFinite => NotFinite,
+            TrainingEnd.Interrupted => exitCode,
+            _ => 0,
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with SIGINT and SIGTERM blocked on this thread and on the libtorch threads it starts,
+    /// so the kernel hands them to one of the runtime's threads, whose handler then asks the training to stop. Taken by
+    /// the training thread, the signal interrupts libtorch's MKL and oneDNN kernels, and Ctrl-C corrupted the native heap
+    /// ("corrupted size vs. prev_size while consolidating", or a segfault) in about one stop in three.
+    /// </summary>
+    private static T WithStopSignalsElsewhere<T>(Func<T> work)
+    {
+        if (!OperatingSystem.IsLinux()) return work();
+        var signals = new ulong[16]; // glibc's sigset_t: 1024 bits
+        signals[0] = 1UL << (2 - 1) | 1UL << (15 - 1); // SIGINT, SIGTERM
+        var before = new ulong[16];
+        if (pthread_sigmask(SigBlock, signals, before) != 0) return work();
+        try { return work(); }
+        finally { pthread_sigmask(SigSetMask, before, null); }
+    }
+
+    private const int SigBlock = 0, SigSetMask = 2;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int pthread_sigmask(int how, ulong[] set, ulong[]? oldSet);
+
+    /// <summary>Spectre's progress bar, redrawn by the training thread after a step (at most 10 times a second): no refresh thread.</summary>
+    private sealed class LiveDisplay(ProgressContext ctx) : ITrainingDisplay
+    {
+        private readonly ProgressTask _task = ctx.AddTask("starting", maxValue: 1);
+        private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
+
+        public void Line(string text)
+        {
+            AnsiConsole.WriteLine(text);
+            ctx.Refresh();
+        }
+
+        public void Progress(long step, double done, string status)
+        {
+            _task.Value = done;
+            _task.Description = Markup.Escape(status);
+            if (_sinceRefresh.ElapsedMilliseconds < 100) return;
+            ctx.Refresh();
+            _sinceRefresh.Restart();
+        }
+    }
+
+    private static Command EvaluateCommand(Output output)
+    {
+        var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir", Required = true };
+        var checkpoint = CheckpointOption();
+        var data = DataOption("Evaluate on these files instead of the run's data (normalised with the run's scale factor).");
+        var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits.") { run, checkpoint, data };
+        command.SetAction(parse =>
+        {
+            RequireTorch();
+            var which = parse.GetValue(checkpoint)!;
+            var (model, state) = Export.LoadCheckpoint(parse.GetRequiredValue(run), which);
+            using (model)
+            {
+                var figures = Export.Evaluate(model, state, Export.LoadData(state, parse.GetValue(data) ?? []));
+                output.Out.WriteLine($"checkpoint {which} at step {state.Step}");
+                foreach (var line in figures.Lines()) output.Out.WriteLine(line);
+                return figures.IsFinite ? 0 : NotFinite;
+            }
+        });
+        return command;
+    }
+
+    private static Command ExportCommand(Output output)
+    {
+        var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir", Required = true };
+        var outDir = new Option<string>("--out") { Description = "The model folder to write (replaced whole if it exists).", HelpName = "dir", Required = true };
+        var name = new Option<string>("--name") { Description = "The model's name [default: the folder's name]." };
+        var checkpoint = CheckpointOption();
+        var data = DataOption("Evaluate and draw from these files instead of the run's data.");
+        var command = new Command("export", "Writes a checkpoint as a model folder: ONNX graphs, model.json, the run's log, loss curve and samples.")
+        {
+            run, outDir, name, checkpoint, data,
+        };
+        command.SetAction(parse =>
+        {
+            RequireTorch();
+            var (runDir, folder) = (parse.GetRequiredValue(run), parse.GetRequiredValue(outDir));
+            var (model, state) = Export.LoadCheckpoint(runDir, parse.GetValue(checkpoint)!);
+            using (model)
+            {
+                var trainingData = Export.LoadData(state, parse.GetValue(data) ?? []);
+                var figures = Export.Evaluate(model, state, trainingData);
+                foreach (var line in figures.Lines()) output.Out.WriteLine(line);
+                if (!figures.IsFinite)
+                {
+                    output.Err.WriteLine($"error: the checkpoint's figures are not finite; {folder} not written");
+                    return NotFinite;
+                }
+                var log = Path.Combine(runDir, Training.LogFile);
+                ModelManifest manifest = null!;
+                Export.WriteFolder(folder, tmp =>
+                {
+                    manifest = Export.WriteOnnx(model, state, trainingData, figures, tmp, parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
+                    if (File.Exists(log)) File.Copy(log, Path.Combine(tmp, Training.LogFile));
+                    Pictures.Draw(tmp, trainingData.Test, log);
+                });
+                output.Out.WriteLine($"wrote {folder}: {manifest.Kind}, {string.Join(", ", manifest.Sha256.Keys)}, {Training.LogFile}, {Pictures.LossCurveFile}, {Pictures.SamplesFile} (step {manifest.StepsTrained})");
+                return 0;
+            }
+        });
+        return command;
+    }
+
+    private static Command ImportMagentaCommand(Output output)
+    {
+        var source = new Argument<string>("source") { Description = "A sketch-rnn-js JSON model: a file, an http(s) URL, or a Quick Draw category (e.g. cat) to download Google's." };
+        var outDir = new Option<string>("--out") { Description = "The model folder [default: models/<name>].", HelpName = "dir" };
+        var command = new Command("import-magenta", "Converts a sketch-rnn-js model into a model folder.") { source, outDir };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetValue(outDir);
+            var m = MagentaDownload.ImportAsync(parse.GetValue(source)!, folder, output.Out).GetAwaiter().GetResult();
+            output.Out.WriteLine($"imported {m.Name}: {m.Kind}, decoder {m.DecoderSize}, scale factor {m.ScaleFactor:F3}, max_seq_len {m.MaxSeqLen} → {folder ?? Path.Combine("models", m.Name)}");
+            return 0;
+        });
+        return command;
     }
 
     /// <summary>
     /// Loads TorchSharp's native library the way TorchSharp would, before TorchSharp itself tries: its own
-    /// failure prints pages of probing trace and copies libtorch into bin/. Returns an explanation or null.
+    /// failure prints pages of probing trace and copies libtorch into bin/.
     /// </summary>
-    private static string? TorchPreflight()
+    private static void RequireTorch()
     {
-        if (!OperatingSystem.IsLinux()) return null;
+        if (!OperatingSystem.IsLinux()) return;
         var lib = new[] { "libLibTorchSharp.so", Path.Combine("runtimes", "linux-x64", "native", "libLibTorchSharp.so") }
             .Select(p => Path.Combine(AppContext.BaseDirectory, p)).FirstOrDefault(File.Exists);
-        if (lib is null) return null; // let TorchSharp report a missing package itself
-        try
-        {
-            System.Runtime.InteropServices.NativeLibrary.Free(System.Runtime.InteropServices.NativeLibrary.Load(lib));
-            return null;
-        }
-        catch (DllNotFoundException e) { return Explain(e.Message); }
+        if (lib is null) return; // let TorchSharp report a missing package itself
+        NativeLibrary.Free(NativeLibrary.Load(lib)); // a DllNotFoundException is explained by TorchLoadError
     }
 
-    /// <summary>Turns libtorch's load failure into an explanation instead of a stack trace.</summary>
+    /// <summary>Turns libtorch's load failure (not a torch error at run time) into an explanation instead of a stack trace.</summary>
     private static string? TorchLoadError(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
-            if (x is DllNotFoundException || x.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase) || x.Message.Contains("GLIBCXX", StringComparison.Ordinal))
+            if (x is DllNotFoundException || x is NotSupportedException && x.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase) || x.Message.Contains("GLIBCXX", StringComparison.Ordinal))
                 return Explain(x.Message);
         return null;
     }
@@ -75,78 +288,4 @@ public static class Commands
                         scripts/trainer.sh {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}
                     (scripts/torch-loader.sh unpacks Debian trixie's libc/libstdc++ into .tools/ and patches a dotnet copy.)
                     """;
-
-    private static int ImportMagenta(Cli cli)
-    {
-        if (cli.Positional is not [var source]) throw new ArgumentException("import-magenta takes one file, URL or category name");
-        var outFolder = cli.Get("out");
-        cli.EnsureAllUsed();
-        var m = MagentaDownload.ImportAsync(source, outFolder, Console.Out).GetAwaiter().GetResult();
-        Console.WriteLine($"imported {m.Name}: {m.Kind}, decoder {m.DecoderSize}, scale factor {m.ScaleFactor:F3}, max_seq_len {m.MaxSeqLen} → {outFolder ?? Path.Combine("models", m.Name)}");
-        return 0;
-    }
-
-    private static int Evaluate(Cli cli)
-    {
-        var (run, which, data) = (cli.Required("run"), cli.Get("checkpoint") ?? Training.BestDir, cli.All("data"));
-        cli.EnsureAllUsed();
-        var (model, state) = Export.LoadCheckpoint(run, which);
-        using (model)
-        {
-            var (valid, test) = Export.Evaluate(model, state, Export.LoadData(state, data));
-            Console.WriteLine($"checkpoint {which} at step {state.Step}");
-            Console.WriteLine($"valid: Lr {valid.Reconstruction:F4} KL {valid.Kl:F4}");
-            Console.WriteLine($"test:  Lr {test.Reconstruction:F4} KL {test.Kl:F4}");
-            return double.IsFinite(valid.Reconstruction) && double.IsFinite(test.Reconstruction) ? 0 : 2;
-        }
-    }
-
-    private static int ExportModel(Cli cli)
-    {
-        var (run, outFolder, which, data) = (cli.Required("run"), cli.Required("out"), cli.Get("checkpoint") ?? Training.BestDir, cli.All("data"));
-        var name = cli.Get("name") ?? Path.GetFileName(Path.GetFullPath(outFolder));
-        cli.EnsureAllUsed();
-        var (model, state) = Export.LoadCheckpoint(run, which);
-        using (model)
-        {
-            var trainingData = Export.LoadData(state, data);
-            var manifest = Export.Write(model, state, trainingData, outFolder, name, Console.Out);
-            var log = Path.Combine(run, Training.LogFile);
-            if (File.Exists(log)) File.Copy(log, Path.Combine(outFolder, Training.LogFile), overwrite: true);
-            Pictures.Draw(outFolder, trainingData.Test, log);
-            Console.WriteLine($"wrote {outFolder}: {manifest.Kind}, {string.Join(", ", manifest.Sha256.Keys)}, {Training.LogFile}, {Pictures.LossCurveFile}, {Pictures.SamplesFile} (step {manifest.StepsTrained})");
-            return 0;
-        }
-    }
-
-    private static int Train(Cli cli)
-    {
-        var d = new HParams();
-        var hp = new HParams
-        {
-            EncoderSize = cli.Int("enc", d.EncoderSize), DecoderSize = cli.Int("dec", d.DecoderSize), LatentSize = cli.Int("z", d.LatentSize),
-            Mixtures = cli.Int("mixtures", d.Mixtures), BatchSize = cli.Int("batch", d.BatchSize), MaxSeqLen = cli.Int("max-seq-len", d.MaxSeqLen),
-            LearningRate = cli.Double("lr", d.LearningRate), LearningRateDecay = cli.Double("lr-decay", d.LearningRateDecay),
-            MinLearningRate = cli.Double("min-lr", d.MinLearningRate), KlWeight = cli.Double("kl-weight", d.KlWeight),
-            KlWeightStart = cli.Double("kl-weight-start", d.KlWeightStart), KlDecayRate = cli.Double("kl-decay", d.KlDecayRate),
-            KlTolerance = cli.Double("kl-tolerance", d.KlTolerance), GradClip = cli.Double("grad-clip", d.GradClip),
-            RandomScale = cli.Double("random-scale", d.RandomScale), AugmentDropProb = cli.Double("drop-prob", d.AugmentDropProb),
-            Conditional = !cli.Flag("unconditional"),
-        };
-        var options = new TrainOptions
-        {
-            Data = cli.All("data"), Out = cli.Required("out"), HParams = hp, MaxSteps = cli.Long("max-steps", 10_000),
-            TimeBudget = cli.Duration("time-budget"), Resume = cli.Flag("resume"), Seed = cli.Int("seed", 1),
-            ValidEvery = cli.Int("valid-every", 500),
-        };
-        var threads = cli.Int("threads", Environment.ProcessorCount);
-        cli.EnsureAllUsed();
-        torch.set_num_threads(threads);
-        var training = new Training(options, Console.Out);
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; training.RequestStop(); Console.Error.WriteLine("\nCtrl-C: saving a checkpoint after this step…"); };
-        // `docker stop` and process managers send SIGTERM: save as for Ctrl-C.
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
-            c => { c.Cancel = true; training.RequestStop(); Console.Error.WriteLine("\nSIGTERM: saving a checkpoint after this step…"); });
-        return training.Run();
-    }
 }

@@ -3,6 +3,21 @@ using SketchService.Inference.Onnx;
 
 namespace SketchService.Trainer;
 
+/// <summary>A checkpoint's figures on the valid and test splits; a split without sketches is null.</summary>
+public sealed record Evaluation(LossFigures? Valid, LossFigures? Test)
+{
+    /// <summary>Every split that has sketches gave finite figures.</summary>
+    public bool IsFinite => new[] { Valid, Test }.All(f => f is null || double.IsFinite(f.Reconstruction) && double.IsFinite(f.Kl));
+
+    public IEnumerable<string> Lines()
+    {
+        yield return $"valid: {Describe(Valid)}";
+        yield return $"test:  {Describe(Test)}";
+    }
+
+    private static string Describe(LossFigures? f) => f is null ? "no sketches" : $"Lr {f.Reconstruction:F4} KL {f.Kl:F4}";
+}
+
 /// <summary>Loads a run's checkpoint, evaluates it and writes it as a model folder (ONNX + model.json).</summary>
 public static class Export
 {
@@ -22,21 +37,15 @@ public static class Export
     public static TrainingData LoadData(RunState state, IReadOnlyList<string> data) =>
         TrainingData.Load(data.Count > 0 ? data : state.Data ?? [], state.HParams.MaxSeqLen, state.ScaleFactor);
 
-    public static (LossFigures Valid, LossFigures Test) Evaluate(SketchRnn model, RunState state, TrainingData data)
-    {
-        var (vLr, vKl) = Training.Evaluate(model, data.Valid, state.HParams, state.Seed);
-        var (tLr, tKl) = Training.Evaluate(model, data.Test, state.HParams, state.Seed);
-        return (new LossFigures(vLr, vKl), new LossFigures(tLr, tKl));
-    }
+    public static Evaluation Evaluate(SketchRnn model, RunState state, TrainingData data) =>
+        new(Training.Evaluate(model, data.Valid, state.HParams, state.Seed), Training.Evaluate(model, data.Test, state.HParams, state.Seed));
 
-    public static ModelManifest Write(SketchRnn model, RunState state, TrainingData data, string outFolder, string name, TextWriter log)
-    {
-        var (valid, test) = Evaluate(model, state, data);
-        log.WriteLine($"valid Lr {valid.Reconstruction:F4} KL {valid.Kl:F4} | test Lr {test.Reconstruction:F4} KL {test.Kl:F4}");
-        var manifest = new ModelManifest
+    /// <summary>The ONNX graphs and model.json; a split without sketches is left out of the manifest.</summary>
+    public static ModelManifest WriteOnnx(SketchRnn model, RunState state, TrainingData data, Evaluation figures, string folder, string name) =>
+        ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest
         {
             Name = name,
-            Kind = state.HParams.Conditional ? ModelKind.Vae : ModelKind.DecoderOnly,
+            Kind = state.HParams.DecoderOnly ? ModelKind.DecoderOnly : ModelKind.Vae,
             DecoderSize = state.HParams.DecoderSize,
             Mixtures = state.HParams.Mixtures,
             ScaleFactor = state.ScaleFactor,
@@ -45,9 +54,30 @@ public static class Export
             Source = "trained",
             Dataset = new DatasetInfo(state.Dataset, state.Train, state.Valid, state.Test),
             StepsTrained = state.Step,
-            Valid = valid,
-            Test = test,
-        };
-        return ModelWriter.Write(outFolder, model.ExportWeights(), manifest);
+            Valid = figures.Valid,
+            Test = figures.Test,
+        });
+
+    /// <summary>
+    /// Fills <paramref name="target"/> through a temporary sibling folder renamed into place once complete, so a
+    /// failed export leaves no half-written model folder and an existing one is replaced only by a whole new one.
+    /// </summary>
+    public static void WriteFolder(string target, Action<string> write)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
+        var parent = Path.GetDirectoryName(full)!;
+        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}");
+        var old = Path.Combine(parent, $".{Path.GetFileName(full)}.old-{Environment.ProcessId}");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        try { write(tmp); }
+        catch
+        {
+            Directory.Delete(tmp, true);
+            throw;
+        }
+        if (Directory.Exists(full)) Directory.Move(full, old);
+        Directory.Move(tmp, full);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 }

@@ -53,13 +53,19 @@ public static class Pictures
     /// <summary>Two panels (Lr, KL): training values smoothed, validation values as dots, against the step.</summary>
     public static string LossCurve(string[] csvLines)
     {
-        var rows = csvLines.Skip(1).Select(l => l.Split(',')).Where(c => c.Length >= 8).ToArray();
-        double P(string s) => string.IsNullOrEmpty(s) ? double.NaN : double.Parse(s, CultureInfo.InvariantCulture);
-        var step = rows.Select(r => P(r[0])).ToArray();
+        var header = csvLines[0].Split(',');
+        var rows = csvLines.Skip(1).Select(l => l.Split(',')).Where(c => c.Length == header.Length).ToArray();
+        double[] Column(string name)
+        {
+            var i = Array.IndexOf(header, name);
+            if (i < 0) throw new InvalidDataException($"{Training.LogFile} has no column '{name}' (columns: {csvLines[0]})");
+            return rows.Select(r => string.IsNullOrEmpty(r[i]) ? double.NaN : double.Parse(r[i], CultureInfo.InvariantCulture)).ToArray();
+        }
+        var step = Column("step");
         var series = new[]
         {
-            (Title: "reconstruction loss Lr", Train: Smooth(rows.Select(r => P(r[2])).ToArray()), Valid: rows.Select(r => P(r[6])).ToArray()),
-            (Title: "KL", Train: Smooth(rows.Select(r => P(r[3])).ToArray()), Valid: rows.Select(r => P(r[7])).ToArray()),
+            (Title: "reconstruction loss Lr", Train: Smooth(Column("recon_loss")), Valid: Column("valid_recon_loss")),
+            (Title: "KL", Train: Smooth(Column("kl")), Valid: Column("valid_kl")),
         };
         const int W = 720, H = 260, L = 60, R = 20, T = 30, B = 40;
         var sb = new StringBuilder();

@@ -13,7 +13,7 @@ namespace SketchService.Trainer;
 /// </summary>
 public sealed class SketchRnn : nn.Module
 {
-    public HParams H { get; }
+    public HParams HParams { get; }
     private readonly LSTM? encoderForward;
     private readonly LSTM? encoderBackward;
     private readonly Linear? mu;
@@ -24,8 +24,8 @@ public sealed class SketchRnn : nn.Module
 
     public SketchRnn(HParams h) : base("SketchRnn")
     {
-        H = h;
-        if (h.Conditional)
+        HParams = h;
+        if (!h.DecoderOnly)
         {
             // Two one-way LSTMs rather than one packed bidirectional LSTM: libtorch's CPU backward pass over
             // packed sequences was 10-20x slower (measured 21 s vs 1 s per step at T = 230).
@@ -35,7 +35,7 @@ public sealed class SketchRnn : nn.Module
             presig = nn.Linear(2 * h.EncoderSize, h.LatentSize);
             init = nn.Linear(h.LatentSize, 2 * h.DecoderSize);
         }
-        decoder = nn.LSTM(5 + (h.Conditional ? h.LatentSize : 0), h.DecoderSize);
+        decoder = nn.LSTM(5 + (h.DecoderOnly ? 0 : h.LatentSize), h.DecoderSize);
         output = nn.Linear(h.DecoderSize, 6 * h.Mixtures + 3);
         RegisterComponents();
     }
@@ -54,7 +54,7 @@ public sealed class SketchRnn : nn.Module
         var len = lengths.unsqueeze(0);                                    // [1, B]
         var reversedIndex = torch.where(steps < len, len - 1 - steps, steps); // [T, B]
         var reversed = strokes.gather(0, reversedIndex.unsqueeze(2).expand(t, b, 5));
-        var last = (lengths - 1).view(1, b, 1).expand(1, b, H.EncoderSize);
+        var last = (lengths - 1).view(1, b, 1).expand(1, b, HParams.EncoderSize);
         var (yf, _, _) = encoderForward.call(strokes);
         var (yb, _, _) = encoderBackward!.call(reversed);
         var final = torch.cat([yf.gather(0, last).squeeze(0), yb.gather(0, last).squeeze(0)], 1); // [B, 2E]
@@ -67,9 +67,9 @@ public sealed class SketchRnn : nn.Module
     /// <summary>Initial decoder state (h, c) [B, H]: from z for the VAE, zeros for the decoder-only model.</summary>
     public (Tensor H, Tensor C) InitialState(Tensor? z, long batch)
     {
-        if (init is null || z is null) return (torch.zeros(batch, H.DecoderSize), torch.zeros(batch, H.DecoderSize));
+        if (init is null || z is null) return (torch.zeros(batch, HParams.DecoderSize), torch.zeros(batch, HParams.DecoderSize));
         using var s = torch.tanh(init.call(z));
-        var parts = s.split(H.DecoderSize, 1);
+        var parts = s.split(HParams.DecoderSize, 1);
         return (parts[1], parts[0]); // Magenta's state is [c, h]
     }
 
@@ -78,10 +78,15 @@ public sealed class SketchRnn : nn.Module
     {
         var batch = inputs.shape[1];
         var (h0, c0) = InitialState(z, batch);
-        using var x = z is null ? inputs.alias() : torch.cat([inputs, z.unsqueeze(0).expand(inputs.shape[0], -1, -1)], 2);
+        using var points = training && HParams.DecoderInputDropout > 0
+            ? inputs * (torch.rand(inputs.shape[0], batch, 1) >= HParams.DecoderInputDropout) // whole points hidden, z kept
+            : inputs.alias();
+        using var x = z is null ? points.alias() : torch.cat([points, z.unsqueeze(0).expand(inputs.shape[0], -1, -1)], 2);
         var (y, hN, cN) = decoder.call(x, (h0.unsqueeze(0), c0.unsqueeze(0)));
         hN.Dispose(); cN.Dispose(); h0.Dispose(); c0.Dispose();
-        using (y) return output.call(y);
+        using (y)
+        using (var dropped = nn.functional.dropout(y, HParams.DecoderOutputDropout, training && HParams.DecoderOutputDropout > 0))
+            return output.call(dropped);
     }
 
     /// <summary>The weights in the layout of the ONNX builders (PyTorch's own, so a plain copy).</summary>

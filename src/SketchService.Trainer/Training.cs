@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using SketchService.Inference.Model;
 using SketchService.Inference.Strokes;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,13 +11,20 @@ namespace SketchService.Trainer;
 
 public sealed record TrainOptions
 {
-    public required IReadOnlyList<string> Data { get; init; }
+    /// <summary>Data files; empty when resuming means the checkpoint's.</summary>
+    public IReadOnlyList<string> Data { get; init; } = [];
     public required string Out { get; init; }
+    /// <summary>A resumed run must be given its checkpoint's (the CLI starts from them and applies the options given).</summary>
     public HParams HParams { get; init; } = new();
     public long MaxSteps { get; init; } = 10_000;
+    /// <summary>Training time of this session, not counting what a resumed run had before.</summary>
     public TimeSpan? TimeBudget { get; init; }
+    /// <summary>Continue from Out's checkpoint; a new run when it has none.</summary>
     public bool Resume { get; init; }
-    public int Seed { get; init; } = 1;
+    /// <summary>Start a new run in an Out that holds one, deleting its checkpoints and log.</summary>
+    public bool Force { get; init; }
+    /// <summary>null: the checkpoint's when resuming, else 1.</summary>
+    public int? Seed { get; init; }
     public int ValidEvery { get; init; } = 500;
 }
 
@@ -29,54 +38,102 @@ public sealed record RunState(HParams HParams, long Step, double ScaleFactor, st
 
     public void Write(string folder) => System.IO.File.WriteAllText(Path.Combine(folder, File), JsonSerializer.Serialize(this, Json));
     public static RunState Read(string folder) => JsonSerializer.Deserialize<RunState>(System.IO.File.ReadAllText(Path.Combine(folder, File)), Json)!;
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    public static RunState? TryRead(string folder) => System.IO.File.Exists(Path.Combine(folder, File)) ? Read(folder) : null;
+
+    // Members it no longer has (HParams' old "Conditional") are skipped; a run without validation sketches has a NaN best loss.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+}
+
+/// <summary>Why a run stopped.</summary>
+public enum TrainingEnd { MaxSteps, TimeBudget, Interrupted, NotFinite }
+
+/// <summary>Where a run reports: lines that stay (data, validations, the end) and the figures after every step.</summary>
+public interface ITrainingDisplay
+{
+    void Line(string text);
+    /// <param name="done">0..1: by steps or by the time budget, whichever is closer to done.</param>
+    void Progress(long step, double done, string status);
+}
+
+/// <summary>Lines into a log, the step figures every 100 steps.</summary>
+public sealed class LogDisplay(TextWriter w) : ITrainingDisplay
+{
+    public void Line(string text)
+    {
+        w.WriteLine(text);
+        w.Flush();
+    }
+
+    public void Progress(long step, double done, string status)
+    {
+        if (step % 100 == 0) Line(status);
+    }
 }
 
 /// <summary>The training loop: length-bucketed batches, Magenta's loss and schedules, validation, checkpoints.</summary>
-public sealed class Training(TrainOptions o, TextWriter log)
+public sealed class Training(TrainOptions o)
 {
     public const string LatestDir = "checkpoint";
     public const string BestDir = "best";
     public const string LogFile = "train-log.csv";
+    private const string LogHeader = "step,elapsed_s,recon_loss,kl,w_kl,learning_rate,valid_recon_loss,valid_kl";
 
     private volatile bool _stop;
 
+    /// <summary>Ends the run after the step in flight, with a validation and a checkpoint (what Ctrl-C calls).</summary>
     public void RequestStop() => _stop = true;
 
-    /// <summary>Trains until max steps, the time budget, a NaN or Ctrl-C. Returns the process exit code.</summary>
-    public int Run()
+    public TrainingEnd Run(TextWriter log) => Run(new LogDisplay(log));
+
+    /// <summary>Trains until max steps, the time budget, a loss that is not finite, or <see cref="RequestStop"/>.</summary>
+    public TrainingEnd Run(ITrainingDisplay display)
     {
-        Directory.CreateDirectory(o.Out);
         var latest = Path.Combine(o.Out, LatestDir);
-        RunState? resumed = o.Resume && Directory.Exists(latest) ? RunState.Read(latest) : null;
+        var resumed = o.Resume ? RunState.TryRead(latest) : null;
+        if (resumed is not null && o.HParams.Differences(resumed.HParams) is { Count: > 0 } changed)
+            throw new ArgumentException($"--resume continues {o.Out} with its checkpoint's hyper-parameters, and these differ: {string.Join(", ", changed)}. " +
+                                        "Leave them out, or start a new run (another --out, or --force to replace this one).");
+        var previous = resumed is null ? PreviousRun() : [];
         var hp = resumed?.HParams ?? o.HParams;
-        torch.random.manual_seed(o.Seed + (resumed?.Step ?? 0));
-        var rng = new Random(o.Seed + (int)(resumed?.Step ?? 0));
-        var data = TrainingData.Load(o.Data, hp.MaxSeqLen, resumed?.ScaleFactor);
-        log.WriteLine($"data {data.Name}: train {data.Train.Length}, valid {data.Valid.Length}, test {data.Test.Length}, scale factor {data.ScaleFactor:F4}");
+        var seed = o.Seed ?? resumed?.Seed ?? 1;
+        var files = o.Data.Count > 0 ? o.Data : resumed?.Data ?? [];
+        var step = resumed?.Step ?? 0;
+        torch.random.manual_seed(seed + step);
+        var rng = new Random(seed + (int)step);
+        var data = TrainingData.Load(files, hp.MaxSeqLen, resumed?.ScaleFactor);
+        foreach (var line in data.Describe()) display.Line(line);
+        if (data.Valid.Length == 0) display.Line($"no validation sketches: the \"{BestDir}\" checkpoint is the latest one");
+        // Only once the data has loaded: a mistyped --data must not cost the run that --force would replace.
+        if (o.Resume && resumed is null) display.Line($"no checkpoint in {o.Out}: starting a new run");
+        foreach (var p in previous)
+            if (Directory.Exists(p)) Directory.Delete(p, true);
+            else File.Delete(p);
+        Directory.CreateDirectory(o.Out);
 
         using var model = new SketchRnn(hp);
-        var optimizer = optim.Adam(model.parameters(), hp.LearningRate);
-        var step = 0L;
+        using var optimizer = optim.Adam(model.parameters(), hp.LearningRate);
         var best = (Loss: double.PositiveInfinity, Step: 0L);
         var elapsedBefore = 0.0;
+        var csvPath = Path.Combine(o.Out, LogFile);
         if (resumed is not null)
         {
             model.load(Path.Combine(latest, RunState.Weights));
             optimizer.load_state_dict(Path.Combine(latest, RunState.Optimizer));
-            (step, best, elapsedBefore) = (resumed.Step, (resumed.BestValidLoss, resumed.BestStep), resumed.ElapsedSeconds);
-            log.WriteLine($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
+            (best, elapsedBefore) = ((resumed.BestValidLoss, resumed.BestStep), resumed.ElapsedSeconds);
+            // Rows past the checkpoint (a run killed between validations) are trained again now.
+            var kept = File.Exists(csvPath) ? File.ReadLines(csvPath).Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out var s) && s <= step).ToArray() : [];
+            File.WriteAllLines(csvPath, [LogHeader, .. kept]);
+            display.Line($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
         }
-        log.WriteLine($"model: {(hp.Conditional ? "vae" : "decoder-only")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +
-                      $"{model.parameters().Sum(p => p.numel())} parameters, batch {hp.BatchSize}, max steps {o.MaxSteps}, time budget {o.TimeBudget?.ToString() ?? "none"}");
+        else File.WriteAllText(csvPath, LogHeader + "\n");
+        display.Line($"model: {(hp.DecoderOnly ? "decoder-only" : "vae")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +
+                     $"{model.parameters().Sum(p => p.numel())} parameters, batch {hp.BatchSize}, max steps {o.MaxSteps}, time budget {o.TimeBudget?.ToString() ?? "none"}");
 
-        var csvPath = Path.Combine(o.Out, LogFile);
-        if (!File.Exists(csvPath) || resumed is null) File.WriteAllText(csvPath, "step,elapsed_s,lr,kl,w_kl,learning_rate,valid_lr,valid_kl\n");
         var lengths = data.Train.Select(s => s.Length).ToArray();
         var epoch = new Queue<int[]>();
         var clock = Stopwatch.StartNew();
-        var progress = new Progress(log, o.MaxSteps, o.TimeBudget, step);
         var startStep = step;
+        double emaLr = double.NaN, emaKl = double.NaN;
 
         void Save(string dir)
         {
@@ -86,94 +143,138 @@ public sealed class Training(TrainOptions o, TextWriter log)
             model.save(Path.Combine(tmp, RunState.Weights));
             optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
             new RunState(hp, step, data.ScaleFactor, data.Name, data.Train.Length, data.Valid.Length, data.Test.Length,
-                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, o.Seed, o.Data.Select(Path.GetFullPath).ToArray()).Write(tmp);
+                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, files.Select(Path.GetFullPath).ToArray()).Write(tmp);
             var target = Path.Combine(o.Out, dir);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(tmp, target);
         }
 
         // Validation loss = Lr + w_KL·max(KL, floor) at the final KL weight: the checkpoint kept as "best".
-        var lastValidated = -1L;
-        (double Lr, double Kl) ValidateAndSave()
+        LossFigures? ValidateAndSave()
         {
-            var (vLr, vKl) = Evaluate(model, data.Valid, hp, o.Seed);
-            var vLoss = vLr + hp.KlWeight * Math.Max(vKl, hp.KlTolerance);
-            progress.Line($"step {step}: valid Lr {vLr:F4}, KL {vKl:F4}" + (vLoss < best.Loss ? " (best)" : ""));
-            if (vLoss < best.Loss) { best = (vLoss, step); Save(BestDir); }
+            var valid = Evaluate(model, data.Valid, hp, seed);
+            if (valid is not null)
+            {
+                var loss = valid.Reconstruction + hp.KlWeight * Math.Max(valid.Kl, hp.KlTolerance);
+                display.Line($"step {step}: valid Lr {valid.Reconstruction:F4}, KL {valid.Kl:F4}" + (loss < best.Loss ? " (best)" : ""));
+                if (loss < best.Loss) { best = (loss, step); Save(BestDir); }
+            }
+            else
+            {
+                best = (double.NaN, step);
+                Save(BestDir);
+            }
             Save(LatestDir);
-            lastValidated = step;
-            return (vLr, vKl);
+            return valid;
         }
 
-        while (step < o.MaxSteps && !_stop && (o.TimeBudget is not { } budget || clock.Elapsed < budget))
+        // One step; the optimizer is not stepped on a loss that is not finite.
+        (double Lr, double Kl, double WKl, double LearningRate) TrainStep(int[] indices)
         {
-            if (epoch.Count == 0) foreach (var b in StrokeDataset.BucketedBatches(lengths, hp.BatchSize, rng)) epoch.Enqueue(b);
-            var indices = epoch.Dequeue();
             var learningRate = hp.LearningRateAt(step);
             var wKl = hp.KlWeightAt(step);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
-
-            double lr, kl;
-            using (var scope = NewDisposeScope())
-            {
-                model.train();
-                var sketches = indices.Select(i => StrokeDataset.Augment(data.Train[i], rng, hp.RandomScale, hp.AugmentDropProb)).ToArray();
-                var (enc, dec, target, lens) = Batch.ToTensors(StrokeDataset.ToStroke5Batch(sketches));
-                var (lossR, _, _) = ForwardLoss(model, enc, dec, target, lens, maskPen: false, g: null, out var klRaw);
-                var total = hp.Conditional ? lossR + wKl * klRaw.clamp_min(hp.KlTolerance) : lossR;
-                optimizer.zero_grad();
-                total.backward();
-                nn.utils.clip_grad_value_(model.parameters(), hp.GradClip);
-                lr = lossR.item<float>();
-                kl = hp.Conditional ? klRaw.item<float>() : 0;
-                if (!double.IsFinite(lr) || !double.IsFinite(kl))
-                {
-                    log.WriteLine();
-                    log.WriteLine($"error: the loss became {(double.IsFinite(lr) ? kl : lr)} at step {step + 1} (Lr {lr}, KL {kl}); stopping without saving. " +
-                                  (Directory.Exists(latest) ? $"The last good checkpoint is {latest} (step {RunState.Read(latest).Step}). " : "No checkpoint had been saved yet. ") +
-                                  "Try a lower --lr, a lower --grad-clip or another --seed.");
-                    return 2;
-                }
-                optimizer.step();
-            }
-            step++;
-            progress.Report(step, lr, kl, wKl, clock.Elapsed);
-
-            string validLr = "", validKl = "";
-            if (step % o.ValidEvery == 0 || step == o.MaxSteps)
-            {
-                var (vLr, vKl) = ValidateAndSave();
-                (validLr, validKl) = (F(vLr), F(vKl));
-            }
-            File.AppendAllText(csvPath, $"{step},{F(elapsedBefore + clock.Elapsed.TotalSeconds)},{F(lr)},{F(kl)},{F(wKl)},{F(learningRate)},{validLr},{validKl}\n");
+            using var scope = NewDisposeScope();
+            model.train();
+            var sketches = indices.Select(i => StrokeDataset.Augment(data.Train[i], rng, hp.RandomScale, hp.AugmentDropProb)).ToArray();
+            var (enc, dec, target, lens) = Batch.ToTensors(StrokeDataset.ToStroke5Batch(sketches));
+            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, lens, maskPen: false, g: null, out var klRaw);
+            var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
+            optimizer.zero_grad();
+            total.backward();
+            nn.utils.clip_grad_value_(model.parameters(), hp.GradClip);
+            double lr = lossR.item<float>(), kl = hp.DecoderOnly ? 0 : klRaw.item<float>();
+            if (double.IsFinite(lr) && double.IsFinite(kl)) optimizer.step();
+            return (lr, kl, wKl, learningRate);
         }
 
-        if (step > startStep && step != lastValidated) ValidateAndSave(); // stopped between validations
-        progress.Line($"{(_stop ? "interrupted; saved" : "finished")} at step {step} after {TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds):hh\\:mm\\:ss}; best valid at step {best.Step}. Checkpoints in {o.Out}");
-        return 0;
+        TrainingEnd? Ended() =>
+            step >= o.MaxSteps ? TrainingEnd.MaxSteps
+            : _stop ? TrainingEnd.Interrupted
+            : o.TimeBudget is { } budget && clock.Elapsed >= budget ? TrainingEnd.TimeBudget
+            : null;
+
+        var end = Ended();
+        while (end is null)
+        {
+            if (epoch.Count == 0) foreach (var b in StrokeDataset.BucketedBatches(lengths, hp.BatchSize, rng)) epoch.Enqueue(b);
+            var (lr, kl, wKl, learningRate) = TrainStep(epoch.Dequeue());
+            if (!double.IsFinite(lr) || !double.IsFinite(kl))
+            {
+                display.Line($"error: the loss became {(double.IsFinite(lr) ? kl : lr)} at step {step + 1} (Lr {lr}, KL {kl}); stopping without saving. " +
+                             (RunState.TryRead(latest) is { } last ? $"The last good checkpoint is {latest} (step {last.Step}). " : "No checkpoint had been saved yet. ") +
+                             "Try a lower --lr, a lower --grad-clip or another --seed.");
+                return TrainingEnd.NotFinite;
+            }
+            step++;
+            (emaLr, emaKl) = double.IsNaN(emaLr) ? (lr, kl) : (0.95 * emaLr + 0.05 * lr, 0.95 * emaKl + 0.05 * kl);
+            Report(wKl);
+
+            end = Ended();
+            var valid = step % o.ValidEvery == 0 || end is not null ? ValidateAndSave() : null;
+            File.AppendAllText(csvPath, $"{step},{F(elapsedBefore + clock.Elapsed.TotalSeconds)},{F(lr)},{F(kl)},{F(wKl)},{F(learningRate)}," +
+                                        $"{(valid is null ? "" : F(valid.Reconstruction))},{(valid is null ? "" : F(valid.Kl))}\n");
+        }
+
+        var time = TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds);
+        var what = end switch { TrainingEnd.Interrupted => "interrupted; saved", TrainingEnd.TimeBudget => "time budget used up; saved", _ => "finished" };
+        display.Line(step > startStep ? $"{what} at step {step} after {time:hh\\:mm\\:ss}; best valid at step {best.Step}. Checkpoints in {o.Out}"
+            : end == TrainingEnd.MaxSteps ? $"nothing to train: the run is at step {step} of --max-steps {o.MaxSteps}"
+            : $"interrupted before the first step: {(resumed is null ? "nothing saved" : $"the checkpoint stays at step {step}")}");
+        return end.Value;
+
+        // The bar fills by steps or by the time budget, whichever is closer to done.
+        void Report(double wKl)
+        {
+            var elapsed = clock.Elapsed;
+            var rate = (step - startStep) / Math.Max(elapsed.TotalSeconds, 1e-9);
+            var eta = (o.MaxSteps - step) / Math.Max(rate, 1e-9);
+            var done = (double)step / o.MaxSteps;
+            if (o.TimeBudget is { } budget)
+            {
+                eta = Math.Min(eta, (budget - elapsed).TotalSeconds);
+                done = Math.Max(done, elapsed / budget);
+            }
+            display.Progress(step, Math.Min(done, 1), $"step {step}/{o.MaxSteps} | Lr {emaLr:F4} | KL {emaKl:F4} | w_KL {wKl:F4} | {rate:F2} steps/s | " +
+                                                      $"ETA {TimeSpan.FromSeconds(Math.Max(0, eta)):hh\\:mm\\:ss}");
+        }
+    }
+
+    /// <summary>What a new run in Out would overwrite; refused unless --force (or --resume, whose checkpoint is missing).</summary>
+    private string[] PreviousRun()
+    {
+        var found = new[] { LatestDir, BestDir, LogFile }.Select(f => Path.Combine(o.Out, f)).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
+        if (found.Length > 0 && !o.Force && !o.Resume)
+            throw new ArgumentException($"{o.Out} already holds a run (" +
+                                        (RunState.TryRead(Path.Combine(o.Out, LatestDir)) is { } s ? $"its checkpoint is at step {s.Step}" : string.Join(", ", found.Select(Path.GetFileName))) +
+                                        "): add --resume to continue it, or --force to start over and replace it");
+        return found;
     }
 
     internal static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) ForwardLoss(SketchRnn model, Tensor enc, Tensor dec, Tensor target, Tensor lens, bool maskPen, Generator? g, out Tensor kl)
     {
         Tensor? z = null;
         kl = torch.zeros(1);
-        if (model.H.Conditional)
+        if (!model.HParams.DecoderOnly)
         {
             var (mu, presig) = model.Encode(enc, lens);
             z = SketchRnn.SampleZ(mu, presig, g);
             kl = Loss.Kl(mu, presig);
         }
         var p = model.Decode(dec, z);
-        return Loss.Reconstruction(p, target, model.H.Mixtures, model.H.MaxSeqLen, maskPen);
+        return Loss.Reconstruction(p, target, model.HParams.Mixtures, model.HParams.MaxSeqLen, maskPen);
     }
 
-    /// <summary>Lr (pen loss masked after the end, as Magenta's eval model) and raw KL over a split, z sampled with a fixed seed.</summary>
-    public static (double Lr, double Kl) Evaluate(SketchRnn model, StrokePoint[][] sketches, HParams hp, int seed)
+    /// <summary>
+    /// Lr (pen loss masked after the end, as Magenta's eval model) and raw KL over a split, z sampled with a fixed
+    /// seed; null for a split without sketches.
+    /// </summary>
+    public static LossFigures? Evaluate(SketchRnn model, StrokePoint[][] sketches, HParams hp, int seed)
     {
-        if (sketches.Length == 0) return (double.NaN, double.NaN);
+        if (sketches.Length == 0) return null;
         using var noGrad = torch.no_grad();
         model.eval();
-        var g = new Generator((ulong)seed);
+        using var g = new Generator((ulong)seed);
         double lrSum = 0, klSum = 0;
         var order = Enumerable.Range(0, sketches.Length).OrderBy(i => sketches[i].Length).ToArray();
         foreach (var chunk in order.Chunk(hp.BatchSize))
@@ -185,7 +286,7 @@ public sealed class Training(TrainOptions o, TextWriter log)
             klSum += kl.item<float>() * chunk.Length;
         }
         model.train();
-        return (lrSum / sketches.Length, klSum / sketches.Length);
+        return new LossFigures(lrSum / sketches.Length, klSum / sketches.Length);
     }
 
     private static string F(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
@@ -200,35 +301,5 @@ public static class Batch
         var x = torch.tensor(b.Data, [b.BatchSize, b.MaxLength + 1, 5]).transpose(0, 1).contiguous();
         var target = x[1..];
         return (target, x[..^1], target, torch.tensor(b.Lengths.Select(l => (long)l).ToArray()));
-    }
-}
-
-/// <summary>A live one-line progress bar on a terminal; a line every 100 steps into a log file.</summary>
-public sealed class Progress(TextWriter w, long maxSteps, TimeSpan? budget, long firstStep)
-{
-    private readonly bool _live = ReferenceEquals(w, Console.Out) && !Console.IsOutputRedirected;
-    private double _emaLr = double.NaN, _emaKl = double.NaN;
-
-    public void Report(long step, double lr, double kl, double wKl, TimeSpan elapsed)
-    {
-        _emaLr = double.IsNaN(_emaLr) ? lr : 0.95 * _emaLr + 0.05 * lr;
-        _emaKl = double.IsNaN(_emaKl) ? kl : 0.95 * _emaKl + 0.05 * kl;
-        var rate = (step - firstStep) / Math.Max(elapsed.TotalSeconds, 1e-9);
-        var eta = (maxSteps - step) / Math.Max(rate, 1e-9);
-        if (budget is { } b) eta = Math.Min(eta, (b - elapsed).TotalSeconds);
-        var text = $"step {step}/{maxSteps} | Lr {_emaLr:F4} | KL {_emaKl:F4} | w_KL {wKl:F4} | {rate:F2} steps/s | ETA {TimeSpan.FromSeconds(Math.Max(0, eta)):hh\\:mm\\:ss}";
-        if (_live)
-        {
-            var bar = new string('#', (int)(20.0 * step / maxSteps)).PadRight(20, '.');
-            w.Write($"\r[{bar}] {text}   ");
-        }
-        else if (step % 100 == 0) w.WriteLine(text);
-    }
-
-    public void Line(string s)
-    {
-        if (_live) w.Write("\r" + new string(' ', 120) + "\r");
-        w.WriteLine(s);
-        w.Flush();
     }
 }

@@ -3,7 +3,7 @@ using SketchService.Inference.Strokes;
 namespace SketchService.Trainer;
 
 /// <summary>Training data from one or more files (.npz Sketch-RNN sets), purified and normalised.</summary>
-public sealed record TrainingData(string Name, StrokePoint[][] Train, StrokePoint[][] Valid, StrokePoint[][] Test, double ScaleFactor)
+public sealed record TrainingData(string Name, StrokePoint[][] Train, StrokePoint[][] Valid, StrokePoint[][] Test, double ScaleFactor, IReadOnlyList<DataFile> Files)
 {
     /// <summary>
     /// Loads and concatenates every file's splits, drops sketches longer than maxSeqLen, and normalises
@@ -12,14 +12,22 @@ public sealed record TrainingData(string Name, StrokePoint[][] Train, StrokePoin
     public static TrainingData Load(IReadOnlyList<string> paths, int maxSeqLen, double? scaleFactor = null)
     {
         if (paths.Count == 0) throw new ArgumentException("no data file given (--data)");
-        var splits = paths.Select(Read).ToList();
-        var train = StrokeDataset.Purify(splits.SelectMany(s => s.Train), maxSeqLen);
-        var valid = StrokeDataset.Purify(splits.SelectMany(s => s.Valid), maxSeqLen);
-        var test = StrokeDataset.Purify(splits.SelectMany(s => s.Test), maxSeqLen);
+        var files = paths.Select(Read).Select(s => new StrokeSplits(s.Name, StrokeDataset.Purify(s.Train, maxSeqLen),
+            StrokeDataset.Purify(s.Valid, maxSeqLen), StrokeDataset.Purify(s.Test, maxSeqLen))).ToList();
+        var train = files.SelectMany(s => s.Train).ToArray();
         if (train.Length == 0) throw new InvalidDataException($"no training sketch of 11..{maxSeqLen} points in {string.Join(", ", paths)}");
         var scale = scaleFactor ?? StrokeDataset.ScaleFactor(train);
-        return new TrainingData(string.Join("+", splits.Select(s => s.Name)),
-            StrokeDataset.Normalize(train, scale), StrokeDataset.Normalize(valid, scale), StrokeDataset.Normalize(test, scale), scale);
+        StrokePoint[][] Normalized(Func<StrokeSplits, StrokePoint[][]> split) => StrokeDataset.Normalize(files.SelectMany(split), scale);
+        return new TrainingData(string.Join("+", files.Select(s => s.Name)), Normalized(s => s.Train), Normalized(s => s.Valid), Normalized(s => s.Test), scale,
+            files.Select(s => new DataFile(s.Name, s.Train.Length, s.Valid.Length, s.Test.Length)).ToArray());
+    }
+
+    /// <summary>The counts of every split, and of each file's when there are several.</summary>
+    public IEnumerable<string> Describe()
+    {
+        yield return $"data {Name}: train {Train.Length}, valid {Valid.Length}, test {Test.Length}, scale factor {ScaleFactor:F4}";
+        if (Files.Count > 1)
+            foreach (var f in Files) yield return $"  {f.Name}: train {f.Train}, valid {f.Valid}, test {f.Test}";
     }
 
     /// <summary>
@@ -66,3 +74,6 @@ public sealed record TrainingData(string Name, StrokePoint[][] Train, StrokePoin
         };
     }
 }
+
+/// <summary>How many sketches of each split one data file gave (after dropping too short or long ones).</summary>
+public sealed record DataFile(string Name, int Train, int Valid, int Test);

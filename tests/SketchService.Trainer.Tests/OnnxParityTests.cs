@@ -16,10 +16,10 @@ public class OnnxParityTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Exported_graphs_match_TorchSharp_on_real_sketches(bool conditional)
+    public void Exported_graphs_match_TorchSharp_on_real_sketches(bool decoderOnly)
     {
         torch.random.manual_seed(7);
-        using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, Conditional = conditional });
+        using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, DecoderOnly = decoderOnly });
         model.eval();
         var folder = Directory.CreateTempSubdirectory("parity-").FullName;
         try
@@ -38,14 +38,14 @@ public class OnnxParityTests
         using var noGrad = torch.no_grad();
         var batch = StrokeDataset.ToStroke5Batch(sketches);
         var (enc, dec, _, lens) = Batch.ToTensors(batch);
-        int b = batch.BatchSize, t = batch.MaxLength, hSize = model.H.DecoderSize, z = model.H.LatentSize;
+        int b = batch.BatchSize, t = batch.MaxLength, hSize = model.HParams.DecoderSize, z = model.HParams.LatentSize;
         double max = 0;
         void Compare(Tensor expected, float[] actual) =>
             max = Math.Max(max, expected.contiguous().data<float>().ToArray().Zip(actual, (e, a) => Math.Abs(e - (double)a)).Max());
 
         Tensor? zT = null;
         float[]? zArr = null;
-        if (model.H.Conditional)
+        if (!model.HParams.DecoderOnly)
         {
             var (mu, presig) = model.Encode(enc, lens);
             using var encoder = new InferenceSession(Path.Combine(folder, ModelFolder.EncoderFile));

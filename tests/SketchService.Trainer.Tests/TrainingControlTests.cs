@@ -15,9 +15,9 @@ public class TrainingControlTests
         try
         {
             var o = new TrainOptions { Data = [Tiny], Out = run, HParams = Small, MaxSteps = 10, ValidEvery = 5 };
-            Assert.Equal(0, new Training(o, TextWriter.Null).Run());
+            Assert.Equal(TrainingEnd.MaxSteps, new Training(o).Run(TextWriter.Null));
             var log = new StringWriter();
-            Assert.Equal(0, new Training(o with { MaxSteps = 20, Resume = true }, log).Run());
+            Assert.Equal(TrainingEnd.MaxSteps, new Training(o with { MaxSteps = 20, Resume = true }).Run(log));
             Assert.Contains("resumed at step 10", log.ToString());
             Assert.Equal(20, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
             var steps = File.ReadAllLines(Path.Combine(run, Training.LogFile)).Skip(1).Select(l => int.Parse(l.Split(',')[0]));
@@ -32,19 +32,48 @@ public class TrainingControlTests
         var run = Directory.CreateTempSubdirectory("stop-").FullName;
         try
         {
-            var training = new Training(new TrainOptions { Data = [Tiny], Out = run, HParams = Small, MaxSteps = 1_000_000, ValidEvery = 1_000_000 }, TextWriter.Null);
+            var training = new Training(new TrainOptions { Data = [Tiny], Out = run, HParams = Small, MaxSteps = 1_000_000, ValidEvery = 1_000_000 });
             var ct = TestContext.Current.CancellationToken;
-            var task = Task.Run(training.Run, ct);
+            var task = Task.Run(() => training.Run(TextWriter.Null), ct);
             var csv = Path.Combine(run, Training.LogFile);
             // Until a few steps are logged, or the run ended early (a failure: awaiting it below rethrows, rather than waiting forever).
             while (!task.IsCompleted && (!File.Exists(csv) || File.ReadAllLines(csv).Length < 4)) await Task.Delay(20, ct);
             training.RequestStop();
-            Assert.Equal(0, await task.WaitAsync(TimeSpan.FromMinutes(1), ct));
+            Assert.Equal(TrainingEnd.Interrupted, await task.WaitAsync(TimeSpan.FromMinutes(1), ct));
             var state = RunState.Read(Path.Combine(run, Training.LatestDir));
-            Assert.Equal(File.ReadAllLines(csv).Length - 1, state.Step);
+            var rows = File.ReadAllLines(csv);
+            Assert.Equal(rows.Length - 1, state.Step);
             Assert.True(File.Exists(Path.Combine(run, Training.BestDir, RunState.Weights)));
+            Assert.All(rows[^1].Split(',')[6..], v => Assert.NotEqual("", v)); // the final validation is in the log
         }
         finally { Directory.Delete(run, true); }
+    }
+
+    [Fact]
+    public void A_time_budget_ends_with_a_validation_and_fills_the_bar_by_time()
+    {
+        var run = Directory.CreateTempSubdirectory("budget-").FullName;
+        try
+        {
+            var display = new RecordingDisplay();
+            var o = new TrainOptions { Data = [Tiny], Out = run, HParams = Small, MaxSteps = 1_000_000_000, ValidEvery = 1_000_000, TimeBudget = TimeSpan.FromSeconds(2) };
+            Assert.Equal(TrainingEnd.TimeBudget, new Training(o).Run(display));
+            Assert.StartsWith("time budget used up; saved at step ", display.Lines[^1]);
+            Assert.True(display.Done[^1] >= 0.9, $"the bar ended at {display.Done[^1]:P0}"); // by steps it would be ~0 %
+            Assert.True(display.Done.Zip(display.Done.Skip(1)).All(p => p.First <= p.Second));
+            var last = File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',');
+            Assert.Equal(RunState.Read(Path.Combine(run, Training.LatestDir)).Step, long.Parse(last[0]));
+            Assert.NotEqual("", last[6]); // the final validation is in the log
+        }
+        finally { Directory.Delete(run, true); }
+    }
+
+    private sealed class RecordingDisplay : ITrainingDisplay
+    {
+        public List<string> Lines { get; } = [];
+        public List<double> Done { get; } = [];
+        public void Line(string text) => Lines.Add(text);
+        public void Progress(long step, double done, string status) => Done.Add(done);
     }
 
     [Fact]
@@ -53,16 +82,15 @@ public class TrainingControlTests
         var run = Directory.CreateTempSubdirectory("nan-").FullName;
         try
         {
-            var o = new TrainOptions { Data = [Tiny], Out = run, HParams = Small, MaxSteps = 4, ValidEvery = 4 };
-            Assert.Equal(0, new Training(o, TextWriter.Null).Run());
-            var good = File.ReadAllBytes(Path.Combine(run, Training.LatestDir, RunState.Weights));
-            // An absurd learning rate without clipping blows the weights up within a few steps.
+            // An absurd learning rate without clipping blows the weights up within a few steps; a checkpoint after every step.
             var blowUp = Small with { LearningRate = 1e9, MinLearningRate = 1e9, GradClip = 1e30 };
             var log = new StringWriter();
-            Assert.Equal(2, new Training(o with { HParams = blowUp, MaxSteps = 100, Resume = false, Out = run }, log).Run());
+            Assert.Equal(TrainingEnd.NotFinite, new Training(new TrainOptions { Data = [Tiny], Out = run, HParams = blowUp, MaxSteps = 100, ValidEvery = 1 }).Run(log));
+            var saved = RunState.Read(Path.Combine(run, Training.LatestDir)).Step;
+            Assert.Contains($"at step {saved + 1} ", log.ToString());
             Assert.Contains("stopping without saving", log.ToString());
-            Assert.Contains("(step 4)", log.ToString());
-            Assert.Equal(good, File.ReadAllBytes(Path.Combine(run, Training.LatestDir, RunState.Weights)));
+            Assert.Contains($"(step {saved})", log.ToString());
+            Assert.Equal(saved, File.ReadAllLines(Path.Combine(run, Training.LogFile)).Length - 1);
         }
         finally { Directory.Delete(run, true); }
     }

@@ -9,7 +9,12 @@ public sealed record StrokeSplits(string Name, StrokePoint[][] Train, StrokePoin
     /// </summary>
     public static StrokeSplits ReadNpz(string path)
     {
-        var arrays = Npy.ReadNpz(path);
+        Dictionary<string, object?> arrays;
+        try { arrays = Npy.ReadNpz(path); }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"{path} is not a readable Sketch-RNN .npz (a NumPy zip of train, valid and test stroke arrays): {e.Message}", e);
+        }
         StrokePoint[][] Split(string key) => arrays.TryGetValue(key, out var v) && v is object?[] items
             ? items.Select((o, i) => ToSketch(o as NdArray ?? throw new InvalidDataException($"{path}: {key}[{i}] is not a numeric array"), $"{key}[{i}]")).ToArray()
             : throw new InvalidDataException($"{path}: no object array '{key}'");

@@ -1,0 +1,209 @@
+using System.Text.Json.Nodes;
+using SketchService.Inference.Model;
+using static SketchService.Trainer.Tests.EndToEndTests;
+
+namespace SketchService.Trainer.Tests;
+
+/// <summary>The command line as a new user meets it: help, bad values, run folders, odd data.</summary>
+public class CliTests
+{
+    // Properties, so a test skips (not fails) without the shared data.
+    private static string Tiny => SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz");
+    /// <summary>25 Quick Draw ants whose hash split puts none in test.</summary>
+    private static string NoTestSplit => SharedData.Path("data", "quickdraw", "simplified", "ant.ndjson");
+    private static readonly string[] Small = ["--enc", "8", "--dec", "16", "--z", "4", "--batch", "8", "--threads", "1"];
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("evaluate")]
+    [InlineData("export")]
+    [InlineData("import-magenta")]
+    public void Every_command_has_help(string command)
+    {
+        Assert.Equal(0, RunCli(out var help, command, "--help"));
+        Assert.Contains("Usage:", help);
+        Assert.DoesNotContain("error", help);
+        if (command == "train")
+            Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only"]), o => Assert.Contains(o, help));
+    }
+
+    [Theory]
+    [InlineData("--max-steps abc", "--max-steps: 'abc' is not a whole number ≥ 1")]
+    [InlineData("--max-steps 0", "--max-steps: '0' is not a whole number ≥ 1")]
+    [InlineData("--max-steps=-3", "--max-steps: '-3' is not a whole number ≥ 1")]
+    [InlineData("--time-budget banana", "--time-budget: 'banana' is not a duration like 90m, 2h, 45s, 2h30m or 1:30:00")]
+    [InlineData("--time-budget 20", "--time-budget: '20' has no unit; write it with one, e.g. 90m")]
+    [InlineData("--time-budget=-5m", "--time-budget: '-5m' is not a duration")]
+    [InlineData("--time-budget 0s", "--time-budget: '0s' is not a positive duration")]
+    [InlineData("--enc 0", "--enc: '0' is not a whole number ≥ 1")]
+    [InlineData("--input-dropout 1.5", "--input-dropout: '1.5' is not a number from 0 to 1")]
+    [InlineData("--lr nan", "--lr: 'nan' is not a number from 0 to ∞")]
+    [InlineData("--dat x", "Unrecognized command or argument '--dat'")]
+    [InlineData("--resume --force", "--resume and --force contradict each other")]
+    public void Bad_values_are_refused_with_the_option_and_what_it_expects(string bad, string message)
+    {
+        var run = Path.Combine(Path.GetTempPath(), "never-written-" + Guid.NewGuid());
+        Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--data", Tiny, "--out", run, .. bad.Split(' ')]));
+        Assert.Contains("error: " + message, log);
+        Assert.Contains("See 'sketch-trainer train --help'.", log);
+        Assert.DoesNotContain("   at ", log); // no stack trace
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Theory]
+    [InlineData("90m", 90 * 60)]
+    [InlineData("2h", 2 * 3600)]
+    [InlineData("45s", 45)]
+    [InlineData("2h30m", 9000)]
+    [InlineData("1h30m15s", 5415)]
+    [InlineData("1.5h", 5400)]
+    [InlineData("1:30:00", 5400)]
+    public void Durations_take_units_or_a_clock(string text, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Cli.Duration(text));
+
+    [Fact]
+    public void A_run_folder_is_only_replaced_with_force_and_resume_refuses_other_sizes()
+    {
+        var run = Directory.CreateTempSubdirectory("folder-").FullName;
+        try
+        {
+            string[] Train(params string[] more) => ["train", "--data", Tiny, "--out", run, .. Small, .. more];
+            Assert.Equal(0, RunCli(out _, Train("--max-steps", "2")));
+
+            Assert.Equal(Commands.UsageError, RunCli(out var log, Train("--max-steps", "4")));
+            Assert.Contains($"{run} already holds a run (its checkpoint is at step 2): add --resume to continue it, or --force to start over and replace it", log);
+            Assert.Equal(2, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
+
+            // Only the options given count: a size left out is the checkpoint's, a size given must match it.
+            Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "32", "--kl-weight", "0.8"]));
+            Assert.Contains("these differ: --dec 32 (checkpoint: 16), --kl-weight 0.8 (checkpoint: 0.5)", log);
+            Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "16", "--max-steps", "4"]));
+            Assert.Contains("resumed at step 2", log);
+            Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "5"])); // data and sizes from the checkpoint
+            Assert.Equal(5, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
+
+            Assert.Equal(0, RunCli(out log, Train("--force", "--max-steps", "1")));
+            Assert.DoesNotContain("resumed", log);
+            Assert.Equal(new[] { "step", "1" }, File.ReadAllLines(Path.Combine(run, Training.LogFile)).Select(l => l.Split(',')[0]));
+        }
+        finally { Directory.Delete(run, true); }
+    }
+
+    [Fact]
+    public void The_run_log_has_named_columns_and_a_final_validation()
+    {
+        var run = Directory.CreateTempSubdirectory("csv-").FullName;
+        try
+        {
+            Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "3", "--valid-every", "100"]));
+            var rows = File.ReadAllLines(Path.Combine(run, Training.LogFile));
+            Assert.Equal("step,elapsed_s,recon_loss,kl,w_kl,learning_rate,valid_recon_loss,valid_kl", rows[0]);
+            Assert.All(rows[1..^1], r => Assert.EndsWith(",,", r));
+            Assert.DoesNotContain(",,", rows[^1]);
+        }
+        finally { Directory.Delete(run, true); }
+    }
+
+    [Fact]
+    public void A_bad_or_missing_data_file_is_named_with_what_was_expected()
+    {
+        var dir = Directory.CreateTempSubdirectory("npz-").FullName;
+        try
+        {
+            var truncated = Path.Combine(dir, "truncated.npz");
+            var bytes = File.ReadAllBytes(Tiny);
+            File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+            var text = Path.Combine(dir, "text.npz");
+            File.WriteAllText(text, "not a zip");
+            foreach (var file in new[] { truncated, text })
+            {
+                Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--data", file, "--out", Path.Combine(dir, "run"), .. Small]));
+                Assert.Contains($"error: {file} is not a readable Sketch-RNN .npz (a NumPy zip of train, valid and test stroke arrays)", log);
+            }
+            var missing = Path.Combine(dir, "missing.npz");
+            Assert.Equal(Commands.UsageError, RunCli(out var notFound, ["train", "--data", missing, "--out", Path.Combine(dir, "run"), .. Small]));
+            Assert.Contains($"error: data file not found: {missing}", notFound);
+            Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Several_data_files_show_each_files_counts()
+    {
+        var run = Directory.CreateTempSubdirectory("files-").FullName;
+        try
+        {
+            Assert.Equal(0, RunCli(out var log, ["train", "--data", Tiny, "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "1"]));
+            Assert.Contains("data creativebirds_tiny+ant: train ", log);
+            Assert.Contains("\n  creativebirds_tiny: train 71, valid 6, test 3\n", log.ReplaceLineEndings("\n"));
+            Assert.Matches(@"\n  ant: train \d+, valid \d+, test 0\n", log.ReplaceLineEndings("\n"));
+        }
+        finally { Directory.Delete(run, true); }
+    }
+
+    [Fact]
+    public void An_empty_test_split_is_reported_absent_and_left_out_of_the_export()
+    {
+        var root = Directory.CreateTempSubdirectory("no-test-").FullName;
+        try
+        {
+            var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "ant"));
+            Assert.Equal(0, RunCli(out _, ["train", "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "2"]));
+            Assert.Equal(0, RunCli(out var log, "evaluate", "--run", run));
+            Assert.Matches(@"valid: Lr -?\d+\.\d+ KL \d+\.\d+", log);
+            Assert.Contains("test:  no sketches", log);
+
+            Directory.CreateDirectory(model);
+            File.WriteAllText(Path.Combine(model, "stale.txt"), "from an earlier export");
+            Assert.Equal(0, RunCli(out log, "export", "--run", run, "--out", model));
+            var manifest = ModelManifest.Read(model);
+            Assert.NotNull(manifest.Valid);
+            Assert.Null(manifest.Test);
+            Assert.False(JsonNode.Parse(File.ReadAllText(Path.Combine(model, ModelFolder.ManifestFile)))!.AsObject().ContainsKey("test"));
+            Assert.False(File.Exists(Path.Combine(model, "stale.txt")));
+            Assert.Equal(new[] { "ant" }, Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => n != "run"));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public void A_failed_export_leaves_the_existing_folder_as_it_was()
+    {
+        var root = Directory.CreateTempSubdirectory("atomic-").FullName;
+        try
+        {
+            var target = Path.Combine(root, "model");
+            Directory.CreateDirectory(target);
+            File.WriteAllText(Path.Combine(target, "model.json"), "old");
+            Assert.Throws<IOException>(() => Export.WriteFolder(target, tmp =>
+            {
+                File.WriteAllText(Path.Combine(tmp, "encoder.onnx"), "half");
+                throw new IOException("disk full");
+            }));
+            Assert.Equal(new[] { "model.json" }, Directory.GetFiles(target).Select(Path.GetFileName));
+            Assert.Equal("old", File.ReadAllText(Path.Combine(target, "model.json")));
+            Assert.Equal(new[] { target }, Directory.GetDirectories(root));
+
+            Export.WriteFolder(target, tmp => File.WriteAllText(Path.Combine(tmp, "model.json"), "new"));
+            Assert.Equal("new", File.ReadAllText(Path.Combine(target, "model.json")));
+            Assert.Equal(new[] { target }, Directory.GetDirectories(root));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public void Decoder_only_trains_and_exports_the_unconditional_model()
+    {
+        var root = Directory.CreateTempSubdirectory("decoder-only-").FullName;
+        try
+        {
+            var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "model"));
+            Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "2", "--decoder-only"]));
+            Assert.True(RunState.Read(Path.Combine(run, Training.LatestDir)).HParams.DecoderOnly);
+            Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", model));
+            Assert.Equal(ModelKind.DecoderOnly, ModelManifest.Read(model).Kind);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+}
