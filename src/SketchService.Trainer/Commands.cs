@@ -186,7 +186,7 @@ public static class Commands
         var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir", Required = true };
         var checkpoint = CheckpointOption();
         var data = DataOption("Evaluate on these files instead of the run's data (normalised with the run's scale factor).");
-        var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits.") { run, checkpoint, data };
+        var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits and, for a VAE, its latent round-trip retrieval on the test split.") { run, checkpoint, data };
         command.SetAction(parse =>
         {
             RequireTorch();
@@ -206,13 +206,19 @@ public static class Commands
     private static Command ExportCommand(Output output)
     {
         var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir", Required = true };
-        var outDir = new Option<string>("--out") { Description = "The model folder to write (replaced whole if it exists).", HelpName = "dir", Required = true };
+        var outDir = new Option<string>("--out") { Description = "The model folder to write (replaced whole if it exists); with --format sketch-rnn-js, the .json file.", HelpName = "path", Required = true };
         var name = new Option<string>("--name") { Description = "The model's name [default: the folder's name]." };
         var checkpoint = CheckpointOption();
         var data = DataOption("Evaluate and draw from these files instead of the run's data.");
-        var command = new Command("export", "Writes a checkpoint as a model folder: ONNX graphs, model.json, the run's log, loss curve and samples.")
+        var format = new Option<string>("--format")
         {
-            run, outDir, name, checkpoint, data,
+            Description = "onnx: a model folder for this service; sketch-rnn-js: one .vae.json / .gen.json file for Google's demos and ml5, written to --out.",
+            DefaultValueFactory = _ => "onnx",
+        };
+        format.AcceptOnlyFromAmong("onnx", "sketch-rnn-js");
+        var command = new Command("export", "Writes a checkpoint as a model folder: ONNX graphs, model.json, the run's log, loss curve and samples; or as a sketch-rnn-js file.")
+        {
+            run, outDir, name, checkpoint, data, format,
         };
         command.SetAction(parse =>
         {
@@ -221,6 +227,13 @@ public static class Commands
             var (model, state) = Export.LoadCheckpoint(runDir, parse.GetValue(checkpoint)!);
             using (model)
             {
+                if (parse.GetValue(format) == "sketch-rnn-js")
+                {
+                    var jsName = parse.GetValue(name) ?? Path.GetFileName(folder).Split('.')[0];
+                    Export.WriteSketchRnnJs(model, state, folder, jsName);
+                    output.Out.WriteLine($"wrote {folder}: sketch-rnn-js {(state.HParams.DecoderOnly ? "decoder-only" : "VAE")} '{jsName}' (step {state.Step}; int16 weights)");
+                    return 0;
+                }
                 var trainingData = Export.LoadData(state, parse.GetValue(data) ?? []);
                 var figures = Export.Evaluate(model, state, trainingData);
                 foreach (var line in figures.Lines()) output.Out.WriteLine(line);

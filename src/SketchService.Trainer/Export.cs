@@ -1,10 +1,16 @@
+using SketchService.Inference.Import;
+using SketchService.Inference.Latent;
 using SketchService.Inference.Model;
 using SketchService.Inference.Onnx;
+using SketchService.Inference.Runtime;
 
 namespace SketchService.Trainer;
 
-/// <summary>A checkpoint's figures on the valid and test splits; a split without sketches is null.</summary>
-public sealed record Evaluation(LossFigures? Valid, LossFigures? Test)
+/// <summary>
+/// A checkpoint's figures on the valid and test splits; a split without sketches is null. A VAE also gets the latent
+/// round-trip retrieval on the test split (<see cref="LatentRetrieval"/>), at τ 0.1 and greedy.
+/// </summary>
+public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnlyList<RetrievalFigures>? Retrieval = null)
 {
     /// <summary>Every split that has sketches gave finite figures.</summary>
     public bool IsFinite => new[] { Valid, Test }.All(f => f is null || double.IsFinite(f.Reconstruction) && double.IsFinite(f.Kl));
@@ -13,6 +19,8 @@ public sealed record Evaluation(LossFigures? Valid, LossFigures? Test)
     {
         yield return $"valid: {Describe(Valid)}";
         yield return $"test:  {Describe(Test)}";
+        foreach (var r in Retrieval ?? [])
+            yield return $"retrieval at {(r.Temperature == 0 ? "greedy" : $"τ {r.Temperature:0.##}")}: top-1 {r.Top1:P1}, top-5 {r.Top5:P1} of {r.Sketches} test sketches";
     }
 
     private static string Describe(LossFigures? f) => f is null ? "no sketches" : $"Lr {f.Reconstruction:F4} KL {f.Kl:F4}";
@@ -38,11 +46,41 @@ public static class Export
         TrainingData.Load(data.Count > 0 ? data : state.Data ?? [], state.HParams.MaxSeqLen, state.ScaleFactor);
 
     public static Evaluation Evaluate(SketchRnn model, RunState state, TrainingData data) =>
-        new(Training.Evaluate(model, data.Valid, state.HParams, state.Seed), Training.Evaluate(model, data.Test, state.HParams, state.Seed));
+        new(Training.Evaluate(model, data.Valid, state.HParams, state.Seed), Training.Evaluate(model, data.Test, state.HParams, state.Seed),
+            state.HParams.DecoderOnly || data.Test.Length == 0 ? null : Retrieval(model, state, data));
+
+    /// <summary>Retrieval measured on the ONNX graphs the service would run, written to a temporary folder.</summary>
+    private static IReadOnlyList<RetrievalFigures> Retrieval(SketchRnn model, RunState state, TrainingData data)
+    {
+        var folder = Directory.CreateTempSubdirectory("retrieval-").FullName;
+        try
+        {
+            ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, new Evaluation(null, null), "retrieval"));
+            using var onnx = SketchModel.Load(folder);
+            return [LatentRetrieval.Measure(onnx, data.Test, 0.1f), LatentRetrieval.Measure(onnx, data.Test, 0)];
+        }
+        finally { Directory.Delete(folder, true); }
+    }
 
     /// <summary>The ONNX graphs and model.json; a split without sketches is left out of the manifest.</summary>
     public static ModelManifest WriteOnnx(SketchRnn model, RunState state, TrainingData data, Evaluation figures, string folder, string name) =>
-        ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest
+        ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, figures, name));
+
+    /// <summary>
+    /// The checkpoint as a sketch-rnn-js <c>.vae.json</c> / <c>.gen.json</c> file for Google's demos and ml5, written
+    /// through a temporary file renamed into place.
+    /// </summary>
+    public static void WriteSketchRnnJs(SketchRnn model, RunState state, string file, string name)
+    {
+        // sketch-rnn-js's info: Google's decoder-only files say mode 2; readers tell a VAE by its 17 weight blobs.
+        var info = new MagentaInfo(name, state.HParams.DecoderOnly ? "2" : "0", 6, state.HParams.MaxSeqLen, state.ScaleFactor);
+        var tmp = file + ".tmp";
+        new MagentaModel(info, model.ExportWeights()).Save(tmp);
+        File.Move(tmp, file, overwrite: true);
+    }
+
+    private static ModelManifest Manifest(RunState state, TrainingData data, Evaluation figures, string name) =>
+        new()
         {
             Name = name,
             Kind = state.HParams.DecoderOnly ? ModelKind.DecoderOnly : ModelKind.Vae,
@@ -56,7 +94,8 @@ public static class Export
             StepsTrained = state.Step,
             Valid = figures.Valid,
             Test = figures.Test,
-        });
+            Retrieval = figures.Retrieval,
+        };
 
     /// <summary>
     /// Fills <paramref name="target"/> through a temporary sibling folder renamed into place once complete, so a

@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 using SketchService.Inference.Model;
 using SketchService.Inference.Onnx;
+using SketchService.Inference.Runtime;
+using SketchService.Inference.Strokes;
 
 namespace SketchService.Trainer.Tests;
 
@@ -48,6 +50,49 @@ public class EndToEndTests
             var m = Regex.Match(evalLog, @"valid: Lr (\S+) KL (\S+)\s+test:\s+Lr (\S+) KL (\S+)");
             Assert.True(m.Success, evalLog);
             Assert.All(m.Groups.Values.Skip(1), g => Assert.True(double.IsFinite(double.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture))));
+
+            // Retrieval on the test birds, as the service's ONNX graphs run them; evaluate prints what export recorded.
+            Assert.Equal([0.1f, 0f], manifest.Retrieval!.Select(r => r.Temperature));
+            Assert.All(manifest.Retrieval!, r => Assert.True(r.Sketches == manifest.Dataset!.Test && r.Top1 is >= 0 and <= 1 && r.Top5 >= r.Top1, r.ToString()));
+            Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches", evalLog);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public void A_sketch_rnn_js_export_imports_back_to_the_same_decoder_within_int16_steps()
+    {
+        var root = Directory.CreateTempSubdirectory("js-").FullName;
+        try
+        {
+            var run = Path.Combine(root, "run");
+            Assert.Equal(0, RunCli(out _, "train", "--data", SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz"), "--out", run,
+                "--max-steps", "10", "--valid-every", "10", "--enc", "16", "--dec", "32", "--z", "8", "--batch", "20", "--threads", "1"));
+            Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", Path.Combine(root, "onnx")));
+            var js = Path.Combine(root, "birds.vae.json");
+            Assert.Equal(0, RunCli(out var log, "export", "--run", run, "--format", "sketch-rnn-js", "--out", js));
+            Assert.Contains("sketch-rnn-js VAE 'birds'", log);
+            Assert.Equal(0, RunCli(out _, "import-magenta", js, "--out", Path.Combine(root, "imported")));
+
+            using var original = SketchModel.Load(Path.Combine(root, "onnx"));
+            using var imported = SketchModel.Load(Path.Combine(root, "imported"));
+            Assert.Equal((ModelKind.Vae, "birds"), (imported.Manifest.Kind, imported.Manifest.Name));
+            Assert.Equal(original.Manifest.ScaleFactor, imported.Manifest.ScaleFactor, 4);
+            // A real drawing, teacher-forced for 50 steps from the same z through both decoders.
+            var (_, state) = Export.LoadCheckpoint(run, Training.BestDir);
+            var drawing = Export.LoadData(state, []).Train.First(s => s.Length >= 49);
+            var z = original.Encode([drawing])[0].Mu;
+            using var a = original.CreateDecoder(1, [z]);
+            using var b = imported.CreateDecoder(1, [z]);
+            float worst = 0;
+            foreach (var x in StrokeFormats.ToStroke5(drawing).Prepend([0, 0, 1, 0, 0]).Take(50))
+            {
+                var pa = a.Step(x).ToArray();
+                var pb = b.Step(x);
+                for (int k = 0; k < pa.Length; k++) worst = Math.Max(worst, Math.Abs(pa[k] - pb[k]));
+            }
+            // Weights move by at most half of 10/32767 (1.5e-4); summed over ~40 inputs that stays well under 5e-3.
+            Assert.True(worst is > 0 and < 5e-3f, $"decoder params differ by {worst} over 50 steps");
         }
         finally { Directory.Delete(root, true); }
     }
