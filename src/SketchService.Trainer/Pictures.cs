@@ -27,7 +27,7 @@ public static class Pictures
         var originals = testSketches.Take(count).ToArray();
         var rows = new List<StrokePoint[]>();
         var captions = new List<string>();
-        if (model.Manifest.HasEncoder && originals.Length > 0)
+        if (model.Manifest.IsVae && originals.Length > 0)
         {
             var codes = model.Encode(originals);
             var reconstructions = SketchDecoder.Decode(model, new DecodeOptions { Samples = originals.Length, Temperature = 0.1f, Z = codes.Select(c => c.Mu).ToArray(), Seed = seed });
@@ -40,11 +40,11 @@ public static class Pictures
         var free = SketchDecoder.Decode(model, new DecodeOptions
         {
             Samples = count, Temperature = 0.5f, Seed = seed,
-            Z = model.Manifest.HasEncoder ? Enumerable.Range(0, count).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng)).ToArray() : null,
+            Z = model.Manifest.IsVae ? Enumerable.Range(0, count).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng)).ToArray() : null,
         });
         rows.AddRange(free.Select(f => f.Points));
         captions.AddRange(free.Select(_ => "sample τ=0.5"));
-        var title = model.Manifest.HasEncoder
+        var title = model.Manifest.IsVae
             ? $"{model.Manifest.Name}: {originals.Length} test sketches, their reconstructions (z = μ, τ = 0.1), and {count} samples from the prior (τ = 0.5)"
             : $"{model.Manifest.Name}: {count} unconditional samples (τ = 0.5)";
         File.WriteAllText(Path.Combine(modelFolder, SamplesFile), SketchSvg.Grid(rows, count, 120, captions, title));

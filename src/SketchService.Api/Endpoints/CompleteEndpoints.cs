@@ -78,7 +78,7 @@ public static class CompleteEndpoints
         limits.Cost(model.Id, samples, prefix.Length, steps);
         var condition = (request.Condition ?? "auto").ToLowerInvariant() switch
         {
-            "auto" => request.Z is not null ? "z" : model.HasEncoder ? "encoding" : "none",
+            "auto" => request.Z is not null ? "z" : model.IsVae ? "encoding" : "none",
             var c when c is "z" or "encoding" or "none" => c,
             var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding or none; got '{c}'"),
         };
@@ -94,7 +94,7 @@ public static class CompleteEndpoints
                 z = (await model.EncodeAsync([prefix], ct))[0].Mu;
                 break;
             default:
-                if (model.HasEncoder) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
+                if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
                 if (request.Z is not null) throw ApiProblem.Invalid("z", "is only used with condition z");
                 break;
         }

@@ -82,7 +82,7 @@ public static class DecodeEndpoints
         var samples = services.Limits.Samples(request.Samples);
         var seed = Limits.Seed(request.Seed);
         var rng = new Random(seed);
-        float[][]? zs = model.HasEncoder ? [.. Enumerable.Range(0, samples).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng))] : null;
+        float[][]? zs = model.IsVae ? [.. Enumerable.Range(0, samples).Select(_ => LatentMath.SamplePrior(model.Manifest.LatentSize, rng))] : null;
         return await Run(model, samples, zs, request.Temperature, seed, request.MaxSteps, format, services, ct);
     }
 

@@ -44,7 +44,7 @@ public static class Swagger
         {
             var example = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ExampleRequest>().FirstOrDefault();
             if (example is null || operation.RequestBody?.Content is not { } content) return;
-            var latent = catalog.DefaultId is { } id && catalog.Models.TryGetValue(id, out var m) && m.HasEncoder ? m.Manifest.LatentSize : 128;
+            var latent = catalog.DefaultId is { } id && catalog.Models.TryGetValue(id, out var m) && m.IsVae ? m.Manifest.LatentSize : 128;
             var json = example.Json.Replace("\"$z\"", "[" + string.Join(",", Enumerable.Repeat("0", latent)) + "]");
             foreach (var media in content.Values)
                 if (media is OpenApiMediaType mt) mt.Example = JsonNode.Parse(json);

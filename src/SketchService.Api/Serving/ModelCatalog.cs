@@ -18,12 +18,12 @@ public sealed class LoadedModel(SketchModel runtime, DecodeBatcher decoder, Enco
     public DecodeBatcher Decoder { get; } = decoder;
     public string Id => Runtime.Id;
     public ModelManifest Manifest => Runtime.Manifest;
-    public bool HasEncoder => Manifest.HasEncoder;
+    public bool IsVae => Manifest.IsVae;
 
     /// <summary>Decoder-only models have no encoder and no z: 422 with what the client tried to do.</summary>
     public void RequireEncoder(string action)
     {
-        if (!HasEncoder)
+        if (!IsVae)
             throw ApiProblem.Unprocessable($"model '{Id}' is decoder-only (no encoder, no latent z): it cannot {action}. Use a VAE model, or /generate and /complete with condition none.");
     }
 
@@ -105,7 +105,7 @@ public sealed class ModelCatalog(IOptions<SketchServiceOptions> options, IHostEn
         var batching = options.Value.Batching();
         _models = directory.Models.ToDictionary(m => m.Id, m => new LoadedModel(m,
             new DecodeBatcher(m, batching, metrics, logger),
-            m.Manifest.HasEncoder ? new EncodeBatcher(m, batching, metrics, logger) : null), StringComparer.Ordinal);
+            m.Manifest.IsVae ? new EncodeBatcher(m, batching, metrics, logger) : null), StringComparer.Ordinal);
         _failures = directory.Failures.ToDictionary(f => f.Name, f => f.Reason, StringComparer.Ordinal);
         _ready = true;
         if (_models.Count == 0)

@@ -23,7 +23,7 @@ public sealed class EncodeBatcher : IDisposable
 
     public EncodeBatcher(SketchModel model, BatchingOptions options, BatchMetrics metrics, ILogger logger)
     {
-        if (!model.Manifest.HasEncoder) throw new ArgumentException($"{model.Id} is decoder-only: it has no encoder", nameof(model));
+        if (!model.Manifest.IsVae) throw new ArgumentException($"{model.Id} is decoder-only: it has no encoder", nameof(model));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEncodeBatch, 1, nameof(options.MaxEncodeBatch));
         Model = model;
         this.options = options;

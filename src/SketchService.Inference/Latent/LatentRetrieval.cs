@@ -14,7 +14,7 @@ public static class LatentRetrieval
     /// <summary>Sketches in model space (offsets divided by the scale factor). Deterministic for a given seed.</summary>
     public static RetrievalFigures Measure(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, float temperature, int seed = 1)
     {
-        if (!model.Manifest.HasEncoder) throw new InvalidOperationException($"{model.Id} is decoder-only: it has no latent space to measure");
+        if (!model.Manifest.IsVae) throw new InvalidOperationException($"{model.Id} is decoder-only: it has no latent space to measure");
         if (sketches.Count == 0) throw new ArgumentException("no sketch to measure retrieval on", nameof(sketches));
         var originals = EncodeMu(model, sketches);
         var reconstructions = SketchDecoder.Decode(model, new DecodeOptions

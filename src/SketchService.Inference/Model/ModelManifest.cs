@@ -52,7 +52,7 @@ public sealed record ModelManifest
     public Dictionary<string, string> Sha256 { get; init; } = new();
 
     [JsonIgnore] public int ParamsSize => 6 * Mixtures + 3;
-    [JsonIgnore] public bool HasEncoder => Kind == ModelKind.Vae;
+    [JsonIgnore] public bool IsVae => Kind == ModelKind.Vae;
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

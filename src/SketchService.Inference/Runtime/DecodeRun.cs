@@ -37,8 +37,8 @@ public sealed class DecodeRun
             throw new ArgumentOutOfRangeException(nameof(options), options.Temperature, "temperature must be a finite number ≥ 0");
         MaxSteps = options.MaxSteps ?? m.MaxSeqLen;
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSteps, 1, nameof(options.MaxSteps));
-        if (m.HasEncoder != options.Z is not null)
-            throw new ArgumentException(m.HasEncoder ? $"{model.Id} is a vae: give one z, or one per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(options));
+        if (m.IsVae != options.Z is not null)
+            throw new ArgumentException(m.IsVae ? $"{model.Id} is a vae: give one z, or one per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(options));
         if (options.Z is { } z)
         {
             if (z.Count != 1 && z.Count != options.Samples) throw new ArgumentException($"{z.Count} latent codes for {options.Samples} samples", nameof(options));

@@ -30,9 +30,9 @@ public sealed class DecoderState : IDisposable
         this.model = model;
         Capacity = capacity;
         ParamsSize = m.ParamsSize;
-        HasZ = m.HasEncoder;
+        HasZ = m.IsVae;
         hidden = m.DecoderSize;
-        latent = m.HasEncoder ? m.LatentSize : 0;
+        latent = m.IsVae ? m.LatentSize : 0;
         x = new float[capacity * 5];
         z = new float[capacity * latent];
         parameters = new float[capacity * ParamsSize];

@@ -49,7 +49,7 @@ public sealed class SketchModel : IDisposable
         options ??= new InferenceOptions();
         logger ??= NullLogger.Instance;
         var manifest = ReadManifest(folder);
-        var files = manifest.HasEncoder
+        var files = manifest.IsVae
             ? new[] { ModelFolder.EncoderFile, ModelFolder.DecoderInitFile, ModelFolder.DecoderStepFile }
             : [ModelFolder.DecoderStepFile];
         CheckFiles(folder, manifest, files);
@@ -72,8 +72,8 @@ public sealed class SketchModel : IDisposable
                     throw new ModelLoadException(folder, $"{file} cannot be loaded by ONNX Runtime: {e.Message}", e);
                 }
             }
-            var enc = manifest.HasEncoder ? Open(ModelFolder.EncoderFile) : null;
-            var init = manifest.HasEncoder ? Open(ModelFolder.DecoderInitFile) : null;
+            var enc = manifest.IsVae ? Open(ModelFolder.EncoderFile) : null;
+            var init = manifest.IsVae ? Open(ModelFolder.DecoderInitFile) : null;
             var step = Open(ModelFolder.DecoderStepFile);
             var graphs = files.Zip(sessions, (file, s) => new GraphDescription(file, Describe(s.InputMetadata), Describe(s.OutputMetadata))).ToArray();
             return new SketchModel(folder, manifest, enc, init, step, usesCuda, graphs);
@@ -165,7 +165,7 @@ public sealed class SketchModel : IDisposable
             : m.Mixtures <= 0 ? "mixtures must be positive"
             : !(m.ScaleFactor > 0) || !double.IsFinite(m.ScaleFactor) ? "scale_factor must be a positive number"
             : m.MaxSeqLen <= 0 ? "max_seq_len must be positive"
-            : m.HasEncoder && (m.EncoderSize <= 0 || m.LatentSize <= 0) ? "a vae needs positive encoder_size and latent_size"
+            : m.IsVae && (m.EncoderSize <= 0 || m.LatentSize <= 0) ? "a vae needs positive encoder_size and latent_size"
             : null;
         return problem is null ? m : throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile}: {problem}");
     }
@@ -176,7 +176,7 @@ public sealed class SketchModel : IDisposable
         foreach (var file in required)
         {
             if (!File.Exists(Path.Combine(folder, file)))
-                throw new ModelLoadException(folder, $"{file} is missing (a {(manifest.HasEncoder ? "vae" : "decoder-only")} model needs {string.Join(", ", required)})");
+                throw new ModelLoadException(folder, $"{file} is missing (a {(manifest.IsVae ? "vae" : "decoder-only")} model needs {string.Join(", ", required)})");
             if (!manifest.Sha256.ContainsKey(file))
                 throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} has no sha256 for {file}");
         }
@@ -234,7 +234,7 @@ public sealed class SketchModel : IDisposable
                 [new(ModelFolder.DecoderInit.Z, F, Any, z)],
                 [new(ModelFolder.DecoderInit.H, F, Any, h), new(ModelFolder.DecoderInit.C, F, Any, h)]),
             _ => (
-                m.HasEncoder
+                m.IsVae
                     ? [new(ModelFolder.DecoderStep.X, F, Any, 5), new(ModelFolder.DecoderStep.Z, F, Any, z), new(ModelFolder.DecoderStep.H, F, Any, h), new(ModelFolder.DecoderStep.C, F, Any, h)]
                     : [new(ModelFolder.DecoderStep.X, F, Any, 5), new(ModelFolder.DecoderStep.H, F, Any, h), new(ModelFolder.DecoderStep.C, F, Any, h)],
                 [new(ModelFolder.DecoderStep.Params, F, Any, p), new(ModelFolder.DecoderStep.HOut, F, Any, h), new(ModelFolder.DecoderStep.COut, F, Any, h)]),

@@ -56,7 +56,7 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     {
         int samples = rng.Next(1, 4);
         StrokePoint[] prefix = [.. Enumerable.Range(0, rng.Next(0, 12)).Select(_ => new StrokePoint((float)rng.NextDouble() * 2 - 1, (float)rng.NextDouble() * 2 - 1, rng.Next(4) == 0))];
-        float[][]? z = model.Manifest.HasEncoder
+        float[][]? z = model.Manifest.IsVae
             ? [.. Enumerable.Range(0, rng.Next(2) == 0 ? 1 : samples).Select(_ => Enumerable.Range(0, model.Manifest.LatentSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray())]
             : null;
         return new DecodeOptions
