@@ -198,7 +198,7 @@ public sealed class FetcherTests : IDisposable
     }
 
     /// <summary>{"line":0}\n{"line":1}\n… for ever, a few bytes per read.</summary>
-    private sealed class EndlessLines : Stream
+    private sealed class EndlessLines : ReadOnlyStream
     {
         private long line;
         private byte[] pending = [];
@@ -212,20 +212,10 @@ public sealed class FetcherTests : IDisposable
             offset += n;
             return n;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long o, SeekOrigin s) => throw new NotSupportedException();
-        public override void SetLength(long v) => throw new NotSupportedException();
-        public override void Write(byte[] b, int o, int c) => throw new NotSupportedException();
     }
 
     /// <summary>Gives its content 64 KB per read and calls back after the first read, mid-download.</summary>
-    private sealed class SlowStream(byte[] content, Action afterFirstRead) : Stream
+    private sealed class SlowStream(byte[] content, Action afterFirstRead) : ReadOnlyStream
     {
         private int position;
 
@@ -237,7 +227,11 @@ public sealed class FetcherTests : IDisposable
             position += n;
             return n;
         }
+    }
 
+    /// <summary>A forward-only stream that can only be read: what a download's body is.</summary>
+    private abstract class ReadOnlyStream : Stream
+    {
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
