@@ -57,7 +57,7 @@ public static class Export
         {
             ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, new Evaluation(null, null), "retrieval"));
             using var onnx = SketchModel.Load(folder);
-            return [LatentRetrieval.Measure(onnx, data.Test, 0.1f), LatentRetrieval.Measure(onnx, data.Test, 0)];
+            return LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
         }
         finally { Directory.Delete(folder, true); }
     }

@@ -198,7 +198,8 @@ public sealed class Training(TrainOptions o)
         while (end is null)
         {
             if (epoch.Count == 0) foreach (var b in StrokeDataset.BucketedBatches(lengths, hp.BatchSize, rng)) epoch.Enqueue(b);
-            var (lr, kl, wKl, learningRate) = TrainStep(epoch.Dequeue());
+            var batch = epoch.Dequeue();
+            var (lr, kl, wKl, learningRate) = NoGcStep.Run(() => TrainStep(batch));
             if (!double.IsFinite(lr) || !double.IsFinite(kl))
             {
                 display.Line($"error: the loss became {(double.IsFinite(lr) ? kl : lr)} at step {step + 1} (Lr {lr}, KL {kl}); stopping without saving. " +
@@ -279,11 +280,15 @@ public sealed class Training(TrainOptions o)
         var order = Enumerable.Range(0, sketches.Length).OrderBy(i => sketches[i].Length).ToArray();
         foreach (var chunk in order.Chunk(hp.BatchSize))
         {
-            using var scope = NewDisposeScope();
-            var (enc, dec, target, lens) = Batch.ToTensors(StrokeDataset.ToStroke5Batch(chunk.Select(i => sketches[i]).ToArray()));
-            var (lr, _, _) = ForwardLoss(model, enc, dec, target, lens, maskPen: true, g, out var kl);
-            lrSum += lr.item<float>() * chunk.Length;
-            klSum += kl.item<float>() * chunk.Length;
+            var (lr, kl) = NoGcStep.Run(() =>
+            {
+                using var scope = NewDisposeScope();
+                var (enc, dec, target, lens) = Batch.ToTensors(StrokeDataset.ToStroke5Batch(chunk.Select(i => sketches[i]).ToArray()));
+                var (recon, _, _) = ForwardLoss(model, enc, dec, target, lens, maskPen: true, g, out var klRaw);
+                return (recon.item<float>(), klRaw.item<float>());
+            });
+            lrSum += lr * chunk.Length;
+            klSum += kl * chunk.Length;
         }
         model.train();
         return new LossFigures(lrSum / sketches.Length, klSum / sketches.Length);

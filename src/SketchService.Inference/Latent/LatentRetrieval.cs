@@ -11,18 +11,26 @@ namespace SketchService.Inference.Latent;
 /// </summary>
 public static class LatentRetrieval
 {
-    /// <summary>Sketches in model space (offsets divided by the scale factor). Deterministic for a given seed.</summary>
-    public static RetrievalFigures Measure(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, float temperature, int seed = 1)
+    /// <summary>
+    /// The round trip at each temperature, in order; sketches are in model space (offsets divided by the scale
+    /// factor). The originals are encoded once for all temperatures. Deterministic for a given seed.
+    /// </summary>
+    public static RetrievalFigures[] Measure(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, IReadOnlyList<float> temperatures, int seed = 1)
     {
         if (!model.Manifest.IsVae) throw new InvalidOperationException($"{model.Id} is decoder-only: it has no latent space to measure");
         if (sketches.Count == 0) throw new ArgumentException("no sketch to measure retrieval on", nameof(sketches));
         var originals = EncodeMu(model, sketches);
+        return [.. temperatures.Select(t => RoundTrip(model, originals, t, seed))];
+    }
+
+    private static RetrievalFigures RoundTrip(SketchModel model, float[][] originals, float temperature, int seed)
+    {
         var reconstructions = SketchDecoder.Decode(model, new DecodeOptions
         {
-            Samples = sketches.Count, Temperature = temperature, Z = originals, Seed = seed, MaxSteps = model.Manifest.MaxSeqLen,
+            Samples = originals.Length, Temperature = temperature, Z = originals, Seed = seed, MaxSteps = model.Manifest.MaxSeqLen,
         });
         // A reconstruction that ends before its first point cannot be encoded: it counts as a miss.
-        var drawn = Enumerable.Range(0, sketches.Count).Where(i => reconstructions[i].Points.Length > 0).ToArray();
+        var drawn = Enumerable.Range(0, originals.Length).Where(i => reconstructions[i].Points.Length > 0).ToArray();
         var again = EncodeMu(model, [.. drawn.Select(i => reconstructions[i].Points)]);
         int top1 = 0, top5 = 0;
         for (int k = 0; k < drawn.Length; k++)
@@ -33,7 +41,7 @@ public static class LatentRetrieval
             if (closer == 0) top1++;
             if (closer < 5) top5++;
         }
-        return new RetrievalFigures(temperature, sketches.Count, (double)top1 / sketches.Count, (double)top5 / sketches.Count);
+        return new RetrievalFigures(temperature, originals.Length, (double)top1 / originals.Length, (double)top5 / originals.Length);
     }
 
     /// <summary>μ of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the longest.</summary>

@@ -19,7 +19,7 @@ public sealed class RetrievalTests
         var sketches = Enumerable.Range(0, 40).Select(_ => Enumerable.Range(0, rng.Next(3, 15))
             .Select(_ => new StrokePoint((float)rng.NextDouble() * 4 - 2, (float)rng.NextDouble() * 4 - 2, rng.Next(5) == 0)).ToArray()).ToArray();
 
-        var figures = LatentRetrieval.Measure(model, sketches, temperature: 0);
+        var figures = LatentRetrieval.Measure(model, sketches, [0f]).Single();
 
         Assert.Equal(new RetrievalFigures(0, 40, 1 / 40.0, 5 / 40.0), figures);
     }
@@ -32,7 +32,7 @@ public sealed class RetrievalTests
         var splits = StrokeSplits.ReadNpz(SharedData.Path("data", "sketchrnn", "aaron_sheep.npz"));
         var test = StrokeDataset.Normalize(StrokeDataset.Purify(splits.Test, model.Manifest.MaxSeqLen), model.Manifest.ScaleFactor);
 
-        RetrievalFigures[] measured = [LatentRetrieval.Measure(model, test, 0.1f), LatentRetrieval.Measure(model, test, 0)];
+        var measured = LatentRetrieval.Measure(model, test, [0.1f, 0]);
 
         TestContext.Current.SendDiagnosticMessage(string.Join("; ", measured.Select(f => $"τ {f.Temperature}: top-1 {f.Top1:P1}, top-5 {f.Top5:P1} of {f.Sketches}")));
         Assert.Equal(model.Manifest.Retrieval, measured);
