@@ -235,10 +235,10 @@ public static class Commands
                     return 0;
                 }
                 var trainingData = Export.LoadData(state, parse.GetValue(data) ?? []);
-                var figures = Export.Evaluate(model, state, trainingData);
-                foreach (var line in figures.Lines()) output.Out.WriteLine(line);
+                var figures = Export.Losses(model, state, trainingData);
                 if (!figures.IsFinite)
                 {
+                    foreach (var line in figures.Lines()) output.Out.WriteLine(line);
                     output.Err.WriteLine($"error: the checkpoint's figures are not finite; {folder} not written");
                     return NotFinite;
                 }
@@ -246,10 +246,11 @@ public static class Commands
                 ModelManifest manifest = null!;
                 Export.WriteFolder(folder, tmp =>
                 {
-                    manifest = Export.WriteOnnx(model, state, trainingData, figures, tmp, parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
+                    (manifest, figures) = Export.WriteOnnx(model, state, trainingData, figures, tmp, parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
                     if (File.Exists(log)) File.Copy(log, Path.Combine(tmp, Training.LogFile));
                     Pictures.Draw(tmp, trainingData.Test, log);
                 });
+                foreach (var line in figures.Lines()) output.Out.WriteLine(line);
                 output.Out.WriteLine($"wrote {folder}: {manifest.Kind}, {string.Join(", ", manifest.Sha256.Keys)}, {Training.LogFile}, {Pictures.LossCurveFile}, {Pictures.SamplesFile} (step {manifest.StepsTrained})");
                 return 0;
             }

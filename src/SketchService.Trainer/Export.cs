@@ -45,26 +45,32 @@ public static class Export
     public static TrainingData LoadData(RunState state, IReadOnlyList<string> data) =>
         TrainingData.Load(data.Count > 0 ? data : state.Data ?? [], state.HParams.MaxSeqLen, state.ScaleFactor);
 
-    public static Evaluation Evaluate(SketchRnn model, RunState state, TrainingData data) =>
-        new(Training.Evaluate(model, data.Valid, state.HParams, state.Seed), Training.Evaluate(model, data.Test, state.HParams, state.Seed),
-            state.HParams.DecoderOnly || data.Test.Length == 0 ? null : Retrieval(model, state, data));
-
-    /// <summary>Retrieval measured on the ONNX graphs the service would run, written to a temporary folder.</summary>
-    private static IReadOnlyList<RetrievalFigures> Retrieval(SketchRnn model, RunState state, TrainingData data)
+    /// <summary>Losses on both splits and, for a VAE with a test split, retrieval on ONNX graphs written to a temporary folder.</summary>
+    public static Evaluation Evaluate(SketchRnn model, RunState state, TrainingData data)
     {
         var folder = Directory.CreateTempSubdirectory("retrieval-").FullName;
-        try
-        {
-            ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, new Evaluation(null, null), "retrieval"));
-            using var onnx = SketchModel.Load(folder);
-            return LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
-        }
+        try { return WriteOnnx(model, state, data, Losses(model, state, data), folder, "retrieval").Figures; }
         finally { Directory.Delete(folder, true); }
     }
 
-    /// <summary>The ONNX graphs and model.json; a split without sketches is left out of the manifest.</summary>
-    public static ModelManifest WriteOnnx(SketchRnn model, RunState state, TrainingData data, Evaluation figures, string folder, string name) =>
-        ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, figures, name));
+    public static Evaluation Losses(SketchRnn model, RunState state, TrainingData data) =>
+        new(Training.Evaluate(model, data.Valid, state.HParams, state.Seed), Training.Evaluate(model, data.Test, state.HParams, state.Seed));
+
+    /// <summary>
+    /// Writes the ONNX graphs and model.json into <paramref name="folder"/>. For a VAE with a test split, the retrieval
+    /// is measured on the graphs just written, the ones the service will run, and added to model.json. A split
+    /// without sketches is left out of the manifest.
+    /// </summary>
+    public static (ModelManifest Manifest, Evaluation Figures) WriteOnnx(SketchRnn model, RunState state, TrainingData data, Evaluation losses, string folder, string name)
+    {
+        var manifest = ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, losses, name));
+        if (state.HParams.DecoderOnly || data.Test.Length == 0) return (manifest, losses);
+        IReadOnlyList<RetrievalFigures> retrieval;
+        using (var onnx = SketchModel.Load(folder)) retrieval = LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
+        manifest = manifest with { Retrieval = retrieval };
+        manifest.Write(folder);
+        return (manifest, losses with { Retrieval = retrieval });
+    }
 
     /// <summary>
     /// The checkpoint as a sketch-rnn-js <c>.vae.json</c> / <c>.gen.json</c> file for Google's demos and ml5, written

@@ -18,16 +18,22 @@ public static class NoGcStep
     /// </summary>
     public const long Budget = 128L << 20;
 
+    // The region is process-wide and cannot be nested, so steps of concurrent trainings (the tests run several) take turns.
+    private static readonly Lock Gate = new();
+
     public static T Run<T>(Func<T> step)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var region = GC.TryStartNoGCRegion(Budget);
-        try { return step(); }
-        finally
+        lock (Gate)
         {
-            // Past the budget the runtime has already collected and left the region; ending it again would throw.
-            if (region && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var region = GC.TryStartNoGCRegion(Budget);
+            try { return step(); }
+            finally
+            {
+                // Past the budget the runtime has already collected and left the region; ending it again would throw.
+                if (region && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            }
         }
     }
 }

@@ -64,146 +64,125 @@ public class CliTests
     [Fact]
     public void A_run_folder_is_only_replaced_with_force_and_resume_refuses_other_sizes()
     {
-        var run = Directory.CreateTempSubdirectory("folder-").FullName;
-        try
-        {
-            string[] Train(params string[] more) => ["train", "--data", Tiny, "--out", run, .. Small, .. more];
-            Assert.Equal(0, RunCli(out _, Train("--max-steps", "2")));
+        using var temp = new TempFolder();
+        var run = temp.Path;
+        string[] Train(params string[] more) => ["train", "--data", Tiny, "--out", run, .. Small, .. more];
+        Assert.Equal(0, RunCli(out _, Train("--max-steps", "2")));
 
-            Assert.Equal(Commands.UsageError, RunCli(out var log, Train("--max-steps", "4")));
-            Assert.Contains($"{run} already holds a run (its checkpoint is at step 2): add --resume to continue it, or --force to start over and replace it", log);
-            Assert.Equal(2, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
+        Assert.Equal(Commands.UsageError, RunCli(out var log, Train("--max-steps", "4")));
+        Assert.Contains($"{run} already holds a run (its checkpoint is at step 2): add --resume to continue it, or --force to start over and replace it", log);
+        Assert.Equal(2, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
 
-            // Only the options given count: a size left out is the checkpoint's, a size given must match it.
-            Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "32", "--kl-weight", "0.8"]));
-            Assert.Contains("these differ: --dec 32 (checkpoint: 16), --kl-weight 0.8 (checkpoint: 0.5)", log);
-            Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "16", "--max-steps", "4"]));
-            Assert.Contains("resumed at step 2", log);
-            Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "5"])); // data and sizes from the checkpoint
-            Assert.Equal(5, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
+        // Only the options given count: a size left out is the checkpoint's, a size given must match it.
+        Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "32", "--kl-weight", "0.8"]));
+        Assert.Contains("these differ: --dec 32 (checkpoint: 16), --kl-weight 0.8 (checkpoint: 0.5)", log);
+        Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "16", "--max-steps", "4"]));
+        Assert.Contains("resumed at step 2", log);
+        Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "5"])); // data and sizes from the checkpoint
+        Assert.Equal(5, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
 
-            Assert.Equal(0, RunCli(out log, Train("--force", "--max-steps", "1")));
-            Assert.DoesNotContain("resumed", log);
-            Assert.Equal(new[] { "step", "1" }, File.ReadAllLines(Path.Combine(run, Training.LogFile)).Select(l => l.Split(',')[0]));
-        }
-        finally { Directory.Delete(run, true); }
+        Assert.Equal(0, RunCli(out log, Train("--force", "--max-steps", "1")));
+        Assert.DoesNotContain("resumed", log);
+        Assert.Equal(new[] { "step", "1" }, File.ReadAllLines(Path.Combine(run, Training.LogFile)).Select(l => l.Split(',')[0]));
     }
 
     [Fact]
     public void The_run_log_has_named_columns_and_a_final_validation()
     {
-        var run = Directory.CreateTempSubdirectory("csv-").FullName;
-        try
-        {
-            Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "3", "--valid-every", "100"]));
-            var rows = File.ReadAllLines(Path.Combine(run, Training.LogFile));
-            Assert.Equal("step,elapsed_s,recon_loss,kl,w_kl,learning_rate,valid_recon_loss,valid_kl", rows[0]);
-            Assert.All(rows[1..^1], r => Assert.EndsWith(",,", r));
-            Assert.DoesNotContain(",,", rows[^1]);
-        }
-        finally { Directory.Delete(run, true); }
+        using var temp = new TempFolder();
+        var run = temp.Path;
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "3", "--valid-every", "100"]));
+        var rows = File.ReadAllLines(Path.Combine(run, Training.LogFile));
+        Assert.Equal("step,elapsed_s,recon_loss,kl,w_kl,learning_rate,valid_recon_loss,valid_kl", rows[0]);
+        Assert.All(rows[1..^1], r => Assert.EndsWith(",,", r));
+        Assert.DoesNotContain(",,", rows[^1]);
     }
 
     [Fact]
     public void A_bad_or_missing_data_file_is_named_with_what_was_expected()
     {
-        var dir = Directory.CreateTempSubdirectory("npz-").FullName;
-        try
+        using var temp = new TempFolder();
+        var dir = temp.Path;
+        var truncated = Path.Combine(dir, "truncated.npz");
+        var bytes = File.ReadAllBytes(Tiny);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var text = Path.Combine(dir, "text.npz");
+        File.WriteAllText(text, "not a zip");
+        foreach (var file in new[] { truncated, text })
         {
-            var truncated = Path.Combine(dir, "truncated.npz");
-            var bytes = File.ReadAllBytes(Tiny);
-            File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
-            var text = Path.Combine(dir, "text.npz");
-            File.WriteAllText(text, "not a zip");
-            foreach (var file in new[] { truncated, text })
-            {
-                Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--data", file, "--out", Path.Combine(dir, "run"), .. Small]));
-                Assert.Contains($"error: {file} is not a readable Sketch-RNN .npz (a NumPy zip of train, valid and test stroke arrays)", log);
-            }
-            var missing = Path.Combine(dir, "missing.npz");
-            Assert.Equal(Commands.UsageError, RunCli(out var notFound, ["train", "--data", missing, "--out", Path.Combine(dir, "run"), .. Small]));
-            Assert.Contains($"error: data file not found: {missing}", notFound);
-            Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+            Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--data", file, "--out", Path.Combine(dir, "run"), .. Small]));
+            Assert.Contains($"error: {file} is not a readable Sketch-RNN .npz (a NumPy zip of train, valid and test stroke arrays)", log);
         }
-        finally { Directory.Delete(dir, true); }
+        var missing = Path.Combine(dir, "missing.npz");
+        Assert.Equal(Commands.UsageError, RunCli(out var notFound, ["train", "--data", missing, "--out", Path.Combine(dir, "run"), .. Small]));
+        Assert.Contains($"error: data file not found: {missing}", notFound);
+        Assert.False(Directory.Exists(Path.Combine(dir, "run")));
     }
 
     [Fact]
     public void Several_data_files_show_each_files_counts()
     {
-        var run = Directory.CreateTempSubdirectory("files-").FullName;
-        try
-        {
-            Assert.Equal(0, RunCli(out var log, ["train", "--data", Tiny, "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "1"]));
-            Assert.Contains("data creativebirds_tiny+ant: train ", log);
-            Assert.Contains("\n  creativebirds_tiny: train 71, valid 6, test 3\n", log.ReplaceLineEndings("\n"));
-            Assert.Matches(@"\n  ant: train \d+, valid \d+, test 0\n", log.ReplaceLineEndings("\n"));
-        }
-        finally { Directory.Delete(run, true); }
+        using var temp = new TempFolder();
+        var run = temp.Path;
+        Assert.Equal(0, RunCli(out var log, ["train", "--data", Tiny, "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "1"]));
+        Assert.Contains("data creativebirds_tiny+ant: train ", log);
+        Assert.Contains("\n  creativebirds_tiny: train 71, valid 6, test 3\n", log.ReplaceLineEndings("\n"));
+        Assert.Matches(@"\n  ant: train \d+, valid \d+, test 0\n", log.ReplaceLineEndings("\n"));
     }
 
     [Fact]
     public void An_empty_test_split_is_reported_absent_and_left_out_of_the_export()
     {
-        var root = Directory.CreateTempSubdirectory("no-test-").FullName;
-        try
-        {
-            var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "ant"));
-            Assert.Equal(0, RunCli(out _, ["train", "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "2"]));
-            Assert.Equal(0, RunCli(out var log, "evaluate", "--run", run));
-            Assert.Matches(@"valid: Lr -?\d+\.\d+ KL \d+\.\d+", log);
-            Assert.Contains("test:  no sketches", log);
+        using var temp = new TempFolder();
+        var root = temp.Path;
+        var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "ant"));
+        Assert.Equal(0, RunCli(out _, ["train", "--data", NoTestSplit, "--out", run, .. Small, "--max-steps", "2"]));
+        Assert.Equal(0, RunCli(out var log, "evaluate", "--run", run));
+        Assert.Matches(@"valid: Lr -?\d+\.\d+ KL \d+\.\d+", log);
+        Assert.Contains("test:  no sketches", log);
 
-            Directory.CreateDirectory(model);
-            File.WriteAllText(Path.Combine(model, "stale.txt"), "from an earlier export");
-            Assert.Equal(0, RunCli(out log, "export", "--run", run, "--out", model));
-            var manifest = ModelManifest.Read(model);
-            Assert.NotNull(manifest.Valid);
-            Assert.Null(manifest.Test);
-            Assert.False(JsonNode.Parse(File.ReadAllText(Path.Combine(model, ModelFolder.ManifestFile)))!.AsObject().ContainsKey("test"));
-            Assert.False(File.Exists(Path.Combine(model, "stale.txt")));
-            Assert.Equal(new[] { "ant" }, Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => n != "run"));
-        }
-        finally { Directory.Delete(root, true); }
+        Directory.CreateDirectory(model);
+        File.WriteAllText(Path.Combine(model, "stale.txt"), "from an earlier export");
+        Assert.Equal(0, RunCli(out log, "export", "--run", run, "--out", model));
+        var manifest = ModelManifest.Read(model);
+        Assert.NotNull(manifest.Valid);
+        Assert.Null(manifest.Test);
+        Assert.False(JsonNode.Parse(File.ReadAllText(Path.Combine(model, ModelFolder.ManifestFile)))!.AsObject().ContainsKey("test"));
+        Assert.False(File.Exists(Path.Combine(model, "stale.txt")));
+        Assert.Equal(new[] { "ant" }, Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => n != "run"));
     }
 
     [Fact]
     public void A_failed_export_leaves_the_existing_folder_as_it_was()
     {
-        var root = Directory.CreateTempSubdirectory("atomic-").FullName;
-        try
+        using var temp = new TempFolder();
+        var root = temp.Path;
+        var target = Path.Combine(root, "model");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "model.json"), "old");
+        Assert.Throws<IOException>(() => Export.WriteFolder(target, tmp =>
         {
-            var target = Path.Combine(root, "model");
-            Directory.CreateDirectory(target);
-            File.WriteAllText(Path.Combine(target, "model.json"), "old");
-            Assert.Throws<IOException>(() => Export.WriteFolder(target, tmp =>
-            {
-                File.WriteAllText(Path.Combine(tmp, "encoder.onnx"), "half");
-                throw new IOException("disk full");
-            }));
-            Assert.Equal(new[] { "model.json" }, Directory.GetFiles(target).Select(Path.GetFileName));
-            Assert.Equal("old", File.ReadAllText(Path.Combine(target, "model.json")));
-            Assert.Equal(new[] { target }, Directory.GetDirectories(root));
+            File.WriteAllText(Path.Combine(tmp, "encoder.onnx"), "half");
+            throw new IOException("disk full");
+        }));
+        Assert.Equal(new[] { "model.json" }, Directory.GetFiles(target).Select(Path.GetFileName));
+        Assert.Equal("old", File.ReadAllText(Path.Combine(target, "model.json")));
+        Assert.Equal(new[] { target }, Directory.GetDirectories(root));
 
-            Export.WriteFolder(target, tmp => File.WriteAllText(Path.Combine(tmp, "model.json"), "new"));
-            Assert.Equal("new", File.ReadAllText(Path.Combine(target, "model.json")));
-            Assert.Equal(new[] { target }, Directory.GetDirectories(root));
-        }
-        finally { Directory.Delete(root, true); }
+        Export.WriteFolder(target, tmp => File.WriteAllText(Path.Combine(tmp, "model.json"), "new"));
+        Assert.Equal("new", File.ReadAllText(Path.Combine(target, "model.json")));
+        Assert.Equal(new[] { target }, Directory.GetDirectories(root));
     }
 
     [Fact]
     public void Decoder_only_trains_and_exports_the_unconditional_model()
     {
-        var root = Directory.CreateTempSubdirectory("decoder-only-").FullName;
-        try
-        {
-            var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "model"));
-            Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "2", "--decoder-only"]));
-            Assert.True(RunState.Read(Path.Combine(run, Training.LatestDir)).HParams.DecoderOnly);
-            Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", model));
-            Assert.Equal(ModelKind.DecoderOnly, ModelManifest.Read(model).Kind);
-        }
-        finally { Directory.Delete(root, true); }
+        using var temp = new TempFolder();
+        var root = temp.Path;
+        var (run, model) = (Path.Combine(root, "run"), Path.Combine(root, "model"));
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "2", "--decoder-only"]));
+        Assert.True(RunState.Read(Path.Combine(run, Training.LatestDir)).HParams.DecoderOnly);
+        Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", model));
+        Assert.Equal(ModelKind.DecoderOnly, ModelManifest.Read(model).Kind);
     }
 }

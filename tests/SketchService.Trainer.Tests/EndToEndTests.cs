@@ -13,88 +13,82 @@ public class EndToEndTests
     [Fact]
     public void Train_export_load_and_evaluate_the_tiny_birds()
     {
-        var root = Directory.CreateTempSubdirectory("e2e-").FullName;
-        try
+        using var temp = new TempFolder();
+        var root = temp.Path;
+        var data = SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz");
+        var run = Path.Combine(root, "run");
+        var modelDir = Path.Combine(root, "model");
+        Assert.Equal(0, RunCli(out var trainLog, "train", "--data", data, "--out", run, "--max-steps", "40", "--valid-every", "20",
+            "--enc", "32", "--dec", "64", "--z", "16", "--batch", "20", "--threads", "1"));
+        Assert.Contains("finished at step 40", trainLog);
+        var csv = File.ReadAllLines(Path.Combine(run, Training.LogFile));
+        Assert.Equal(41, csv.Length);
+        Assert.All(csv.Skip(1), l => Assert.True(double.IsFinite(double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture))));
+
+        Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", modelDir, "--name", "tiny-birds"));
+        Assert.Equal(4, Regex.Count(File.ReadAllText(Path.Combine(modelDir, Pictures.LossCurveFile)), "<circle")); // steps 20 and 40, Lr and KL panels
+        var manifest = ModelManifest.Read(modelDir);
+        Assert.Equal((ModelKind.Vae, 64, 16, 32), (manifest.Kind, manifest.DecoderSize, manifest.LatentSize, manifest.EncoderSize));
+        Assert.Equal((85, 10, 5), (manifest.Dataset!.Train, manifest.Dataset.Valid, manifest.Dataset.Test) is var (tr, va, te) ? (tr + 14, va + 4, te + 2) : default);
+        Assert.True(double.IsFinite(manifest.Valid!.Reconstruction) && double.IsFinite(manifest.Test!.Kl));
+        foreach (var (file, sha) in manifest.Sha256)
         {
-            var data = SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz");
-            var run = Path.Combine(root, "run");
-            var modelDir = Path.Combine(root, "model");
-            Assert.Equal(0, RunCli(out var trainLog, "train", "--data", data, "--out", run, "--max-steps", "40", "--valid-every", "20",
-                "--enc", "32", "--dec", "64", "--z", "16", "--batch", "20", "--threads", "1"));
-            Assert.Contains("finished at step 40", trainLog);
-            var csv = File.ReadAllLines(Path.Combine(run, Training.LogFile));
-            Assert.Equal(41, csv.Length);
-            Assert.All(csv.Skip(1), l => Assert.True(double.IsFinite(double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture))));
-
-            Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", modelDir, "--name", "tiny-birds"));
-            Assert.Equal(4, Regex.Count(File.ReadAllText(Path.Combine(modelDir, Pictures.LossCurveFile)), "<circle")); // steps 20 and 40, Lr and KL panels
-            var manifest = ModelManifest.Read(modelDir);
-            Assert.Equal((ModelKind.Vae, 64, 16, 32), (manifest.Kind, manifest.DecoderSize, manifest.LatentSize, manifest.EncoderSize));
-            Assert.Equal((85, 10, 5), (manifest.Dataset!.Train, manifest.Dataset.Valid, manifest.Dataset.Test) is var (tr, va, te) ? (tr + 14, va + 4, te + 2) : default);
-            Assert.True(double.IsFinite(manifest.Valid!.Reconstruction) && double.IsFinite(manifest.Test!.Kl));
-            foreach (var (file, sha) in manifest.Sha256)
-            {
-                Assert.Equal(sha, FileHash.Sha256Hex(Path.Combine(modelDir, file)));
-                using var session = new InferenceSession(Path.Combine(modelDir, file)); // loads in ONNX Runtime
-            }
-
-            var (model, state) = Export.LoadCheckpoint(run, Training.BestDir);
-            using (model)
-            {
-                var sketches = Export.LoadData(state, []).Test;
-                var max = OnnxParityTests.AssertParity(model, modelDir, sketches, steps: 20);
-                Assert.True(max <= 1e-5, $"parity max |Δ| {max:E2}");
-            }
-
-            Assert.Equal(0, RunCli(out var evalLog, "evaluate", "--run", run));
-            var m = Regex.Match(evalLog, @"valid: Lr (\S+) KL (\S+)\s+test:\s+Lr (\S+) KL (\S+)");
-            Assert.True(m.Success, evalLog);
-            Assert.All(m.Groups.Values.Skip(1), g => Assert.True(double.IsFinite(double.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture))));
-
-            // Retrieval on the test birds, as the service's ONNX graphs run them; evaluate prints what export recorded.
-            Assert.Equal([0.1f, 0f], manifest.Retrieval!.Select(r => r.Temperature));
-            Assert.All(manifest.Retrieval!, r => Assert.True(r.Sketches == manifest.Dataset!.Test && r.Top1 is >= 0 and <= 1 && r.Top5 >= r.Top1, r.ToString()));
-            Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches", evalLog);
+            Assert.Equal(sha, FileHash.Sha256Hex(Path.Combine(modelDir, file)));
+            using var session = new InferenceSession(Path.Combine(modelDir, file)); // loads in ONNX Runtime
         }
-        finally { Directory.Delete(root, true); }
+
+        var (model, state) = Export.LoadCheckpoint(run, Training.BestDir);
+        using (model)
+        {
+            var sketches = Export.LoadData(state, []).Test;
+            var max = OnnxParityTests.AssertParity(model, modelDir, sketches, steps: 20);
+            Assert.True(max <= 1e-5, $"parity max |Δ| {max:E2}");
+        }
+
+        Assert.Equal(0, RunCli(out var evalLog, "evaluate", "--run", run));
+        var m = Regex.Match(evalLog, @"valid: Lr (\S+) KL (\S+)\s+test:\s+Lr (\S+) KL (\S+)");
+        Assert.True(m.Success, evalLog);
+        Assert.All(m.Groups.Values.Skip(1), g => Assert.True(double.IsFinite(double.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture))));
+
+        // Retrieval on the test birds, as the service's ONNX graphs run them; evaluate prints what export recorded.
+        Assert.Equal([0.1f, 0f], manifest.Retrieval!.Select(r => r.Temperature));
+        Assert.All(manifest.Retrieval!, r => Assert.True(r.Sketches == manifest.Dataset!.Test && r.Top1 is >= 0 and <= 1 && r.Top5 >= r.Top1, r.ToString()));
+        Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches", evalLog);
     }
 
     [Fact]
     public void A_sketch_rnn_js_export_imports_back_to_the_same_decoder_within_int16_steps()
     {
-        var root = Directory.CreateTempSubdirectory("js-").FullName;
-        try
-        {
-            var run = Path.Combine(root, "run");
-            Assert.Equal(0, RunCli(out _, "train", "--data", SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz"), "--out", run,
-                "--max-steps", "10", "--valid-every", "10", "--enc", "16", "--dec", "32", "--z", "8", "--batch", "20", "--threads", "1"));
-            Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", Path.Combine(root, "onnx")));
-            var js = Path.Combine(root, "birds.vae.json");
-            Assert.Equal(0, RunCli(out var log, "export", "--run", run, "--format", "sketch-rnn-js", "--out", js));
-            Assert.Contains("sketch-rnn-js VAE 'birds'", log);
-            Assert.Equal(0, RunCli(out _, "import-magenta", js, "--out", Path.Combine(root, "imported")));
+        using var temp = new TempFolder();
+        var root = temp.Path;
+        var run = Path.Combine(root, "run");
+        Assert.Equal(0, RunCli(out _, "train", "--data", SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz"), "--out", run,
+            "--max-steps", "10", "--valid-every", "10", "--enc", "16", "--dec", "32", "--z", "8", "--batch", "20", "--threads", "1"));
+        Assert.Equal(0, RunCli(out _, "export", "--run", run, "--out", Path.Combine(root, "onnx")));
+        var js = Path.Combine(root, "birds.vae.json");
+        Assert.Equal(0, RunCli(out var log, "export", "--run", run, "--format", "sketch-rnn-js", "--out", js));
+        Assert.Contains("sketch-rnn-js VAE 'birds'", log);
+        Assert.Equal(0, RunCli(out _, "import-magenta", js, "--out", Path.Combine(root, "imported")));
 
-            using var original = SketchModel.Load(Path.Combine(root, "onnx"));
-            using var imported = SketchModel.Load(Path.Combine(root, "imported"));
-            Assert.Equal((ModelKind.Vae, "birds"), (imported.Manifest.Kind, imported.Manifest.Name));
-            Assert.Equal(original.Manifest.ScaleFactor, imported.Manifest.ScaleFactor, 4);
-            // A real drawing, teacher-forced for 50 steps from the same z through both decoders.
-            var (_, state) = Export.LoadCheckpoint(run, Training.BestDir);
-            var drawing = Export.LoadData(state, []).Train.First(s => s.Length >= 49);
-            var z = original.Encode([drawing])[0].Mu;
-            using var a = original.CreateDecoder(1, [z]);
-            using var b = imported.CreateDecoder(1, [z]);
-            float worst = 0;
-            foreach (var x in StrokeFormats.ToStroke5(drawing).Prepend([0, 0, 1, 0, 0]).Take(50))
-            {
-                var pa = a.Step(x).ToArray();
-                var pb = b.Step(x);
-                for (int k = 0; k < pa.Length; k++) worst = Math.Max(worst, Math.Abs(pa[k] - pb[k]));
-            }
-            // Weights move by at most half of 10/32767 (1.5e-4); summed over ~40 inputs that stays well under 5e-3.
-            Assert.True(worst is > 0 and < 5e-3f, $"decoder params differ by {worst} over 50 steps");
+        using var original = SketchModel.Load(Path.Combine(root, "onnx"));
+        using var imported = SketchModel.Load(Path.Combine(root, "imported"));
+        Assert.Equal((ModelKind.Vae, "birds"), (imported.Manifest.Kind, imported.Manifest.Name));
+        Assert.Equal(original.Manifest.ScaleFactor, imported.Manifest.ScaleFactor, 4);
+        // A real drawing, teacher-forced for 50 steps from the same z through both decoders.
+        var (_, state) = Export.LoadCheckpoint(run, Training.BestDir);
+        var drawing = Export.LoadData(state, []).Train.First(s => s.Length >= 49);
+        var z = original.Encode([drawing])[0].Mu;
+        using var a = original.CreateDecoder(1, [z]);
+        using var b = imported.CreateDecoder(1, [z]);
+        float worst = 0;
+        foreach (var x in StrokeFormats.ToStroke5(drawing).Prepend([0, 0, 1, 0, 0]).Take(50))
+        {
+            var pa = a.Step(x).ToArray();
+            var pb = b.Step(x);
+            for (int k = 0; k < pa.Length; k++) worst = Math.Max(worst, Math.Abs(pa[k] - pb[k]));
         }
-        finally { Directory.Delete(root, true); }
+        // Weights move by at most half of 10/32767 (1.5e-4); summed over ~40 inputs that stays well under 5e-3.
+        Assert.True(worst is > 0 and < 5e-3f, $"decoder params differ by {worst} over 50 steps");
     }
 
     /// <summary>Runs the CLI in-process; stdout and stderr together.</summary>

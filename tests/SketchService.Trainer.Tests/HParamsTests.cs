@@ -27,28 +27,25 @@ public class HParamsTests
     public void A_state_json_that_still_says_Conditional_loads_as_a_vae()
     {
         // What runs started before the rename wrote.
-        var dir = Directory.CreateTempSubdirectory("state-").FullName;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, RunState.File), """
-                {
-                  "HParams": { "EncoderSize": 128, "DecoderSize": 256, "LatentSize": 128, "Mixtures": 20, "Conditional": true, "BatchSize": 100,
-                    "MaxSeqLen": 250, "LearningRate": 0.001, "LearningRateDecay": 0.9999, "MinLearningRate": 1E-05, "KlWeight": 0.5,
-                    "KlWeightStart": 0.01, "KlDecayRate": 0.99995, "KlTolerance": 0.2, "GradClip": 1, "RandomScale": 0.15,
-                    "AugmentDropProb": 0.1, "DecoderInputDropout": 0.2, "DecoderOutputDropout": 0.1 },
-                  "Step": 500, "ScaleFactor": 18.519826873930494, "Dataset": "aaron_sheep", "Train": 7400, "Valid": 300, "Test": 300,
-                  "BestValidLoss": 0.8904834047953287, "BestStep": 500, "ElapsedSeconds": 1467.7559223, "Seed": 1,
-                  "Data": [ "/work/shared/data/sketchrnn/aaron_sheep.npz" ]
-                }
-                """);
-            var state = RunState.Read(dir);
-            Assert.False(state.HParams.DecoderOnly);
-            Assert.Equal((128, 256, 0.2, 0.1), (state.HParams.EncoderSize, state.HParams.DecoderSize, state.HParams.DecoderInputDropout, state.HParams.DecoderOutputDropout));
+        using var temp = new TempFolder();
+        var dir = temp.Path;
+        File.WriteAllText(Path.Combine(dir, RunState.File), """
+            {
+              "HParams": { "EncoderSize": 128, "DecoderSize": 256, "LatentSize": 128, "Mixtures": 20, "Conditional": true, "BatchSize": 100,
+                "MaxSeqLen": 250, "LearningRate": 0.001, "LearningRateDecay": 0.9999, "MinLearningRate": 1E-05, "KlWeight": 0.5,
+                "KlWeightStart": 0.01, "KlDecayRate": 0.99995, "KlTolerance": 0.2, "GradClip": 1, "RandomScale": 0.15,
+                "AugmentDropProb": 0.1, "DecoderInputDropout": 0.2, "DecoderOutputDropout": 0.1 },
+              "Step": 500, "ScaleFactor": 18.519826873930494, "Dataset": "aaron_sheep", "Train": 7400, "Valid": 300, "Test": 300,
+              "BestValidLoss": 0.8904834047953287, "BestStep": 500, "ElapsedSeconds": 1467.7559223, "Seed": 1,
+              "Data": [ "/work/shared/data/sketchrnn/aaron_sheep.npz" ]
+            }
+            """);
+        var state = RunState.Read(dir);
+        Assert.False(state.HParams.DecoderOnly);
+        Assert.Equal((128, 256, 0.2, 0.1), (state.HParams.EncoderSize, state.HParams.DecoderSize, state.HParams.DecoderInputDropout, state.HParams.DecoderOutputDropout));
 
-            // A run without validation sketches records a NaN best loss.
-            (state with { BestValidLoss = double.NaN }).Write(dir);
-            Assert.True(double.IsNaN(RunState.Read(dir).BestValidLoss));
-        }
-        finally { Directory.Delete(dir, true); }
+        // A run without validation sketches records a NaN best loss.
+        (state with { BestValidLoss = double.NaN }).Write(dir);
+        Assert.True(double.IsNaN(RunState.Read(dir).BestValidLoss));
     }
 }

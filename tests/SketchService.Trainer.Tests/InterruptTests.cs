@@ -18,26 +18,23 @@ public class InterruptTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals, read from /proc");
         var cycles = int.TryParse(Environment.GetEnvironmentVariable("SKETCH_INTERRUPT_CYCLES"), CultureInfo.InvariantCulture, out var n) ? n : 10;
-        var run = Directory.CreateTempSubdirectory("interrupt-").FullName;
-        try
+        using var temp = new TempFolder();
+        var run = temp.Path;
+        // Sheep-length sequences and a batch of 50: long MKL and oneDNN calls, where the signals used to land.
+        string[] args = ["train", "--data", SharedData.Path("data", "sketchrnn", "aaron_sheep.npz"), "--out", run,
+            "--enc", "32", "--dec", "64", "--z", "16", "--batch", "50", "--threads", "1", "--valid-every", "1000000"];
+        var (code, output) = await RunProcess([.. args, "--max-steps", "1"], stopAfterSteps: null);
+        Assert.True(code == 0, output);
+        var (signal, exitCode) = SigIntIgnored() ? (Sigterm, Commands.Terminated) : (Sigint, Commands.Interrupted);
+        for (var i = 1; i <= cycles; i++)
         {
-            // Sheep-length sequences and a batch of 50: long MKL and oneDNN calls, where the signals used to land.
-            string[] args = ["train", "--data", SharedData.Path("data", "sketchrnn", "aaron_sheep.npz"), "--out", run,
-                "--enc", "32", "--dec", "64", "--z", "16", "--batch", "50", "--threads", "1", "--valid-every", "1000000"];
-            var (code, output) = await RunProcess([.. args, "--max-steps", "1"], stopAfterSteps: null);
-            Assert.True(code == 0, output);
-            var (signal, exitCode) = SigIntIgnored() ? (Sigterm, Commands.Terminated) : (Sigint, Commands.Interrupted);
-            for (var i = 1; i <= cycles; i++)
-            {
-                (code, output) = await RunProcess([.. args, "--resume", "--max-steps", "1000000"], stopAfterSteps: 3, signal);
-                Assert.True(code == exitCode, $"cycle {i}: exit code {code}\n{output}");
-                Assert.Contains("interrupted; saved at step", output);
-                var last = File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',');
-                Assert.Equal(RunState.Read(Path.Combine(run, Training.LatestDir)).Step, long.Parse(last[0], CultureInfo.InvariantCulture));
-                Assert.NotEqual("", last[6]); // the final validation
-            }
+            (code, output) = await RunProcess([.. args, "--resume", "--max-steps", "1000000"], stopAfterSteps: 3, signal);
+            Assert.True(code == exitCode, $"cycle {i}: exit code {code}\n{output}");
+            Assert.Contains("interrupted; saved at step", output);
+            var last = File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',');
+            Assert.Equal(RunState.Read(Path.Combine(run, Training.LatestDir)).Step, long.Parse(last[0], CultureInfo.InvariantCulture));
+            Assert.NotEqual("", last[6]); // the final validation
         }
-        finally { Directory.Delete(run, true); }
     }
 
     private const int Sigint = 2, Sigterm = 15;

@@ -3,8 +3,28 @@ using System.Runtime.CompilerServices;
 
 namespace SketchService.Trainer.Tests;
 
+// The GC's latency mode is process-wide: these run when no other test is training.
+[CollectionDefinition(DisableParallelization = true)]
+public class NoGcStepCollection;
+
+[Collection(typeof(NoGcStepCollection))]
 public class NoGcStepTests
 {
+    [Fact]
+    public async Task Steps_of_concurrent_trainings_take_turns()
+    {
+        var inside = 0;
+        var steps = Enumerable.Range(0, 4).Select(_ => Task.Run(() => NoGcStep.Run(() =>
+        {
+            var overlap = Interlocked.Increment(ref inside) > 1;
+            Thread.Sleep(20);
+            Interlocked.Decrement(ref inside);
+            return overlap || GCSettings.LatencyMode != GCLatencyMode.NoGCRegion;
+        })));
+
+        Assert.All(await Task.WhenAll(steps), failed => Assert.False(failed));
+    }
+
     [Fact]
     public void A_step_within_the_budget_runs_without_a_collection_and_returns_its_value()
     {

@@ -21,15 +21,12 @@ public class OnnxParityTests
         torch.random.manual_seed(7);
         using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, DecoderOnly = decoderOnly });
         model.eval();
-        var folder = Directory.CreateTempSubdirectory("parity-").FullName;
-        try
-        {
-            ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest { Name = "parity", Kind = ModelKind.Vae, DecoderSize = 32, Mixtures = 20, ScaleFactor = 1, MaxSeqLen = 250 });
-            var data = TrainingData.Load([SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz")], 250);
-            var max = AssertParity(model, folder, data.Valid.Take(4).ToArray(), steps: 20);
-            Assert.True(max <= Tolerance, $"max |Δ| {max:E2} > {Tolerance:E0}");
-        }
-        finally { Directory.Delete(folder, true); }
+        using var temp = new TempFolder();
+        var folder = temp.Path;
+        ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest { Name = "parity", Kind = ModelKind.Vae, DecoderSize = 32, Mixtures = 20, ScaleFactor = 1, MaxSeqLen = 250 });
+        var data = TrainingData.Load([SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz")], 250);
+        var max = AssertParity(model, folder, data.Valid.Take(4).ToArray(), steps: 20);
+        Assert.True(max <= Tolerance, $"max |Δ| {max:E2} > {Tolerance:E0}");
     }
 
     /// <summary>Compares encoder (μ, σ̂), initial state and <paramref name="steps"/> teacher-forced decoder steps; returns max |Δ|.</summary>
