@@ -2,7 +2,9 @@
 # Draws the README's completion pictures: imports three of Google's pretrained models from the shared data
 # ($SKETCH_DATA, default ../shared beside the repository; scripts/fetch-data.sh downloads it) into a temp
 # folder, serves them with the API, and asks POST /complete?format=svg to continue the first strokes of real
-# Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg.
+# Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg. Then, on the committed default model
+# models/sheep and the Quick Draw sheep in tests/fixtures: docs/images/sheep-generate.svg (POST /generate),
+# sheep-interpolate.svg (POST /interpolate) and sheep-arithmetic.svg (POST /arithmetic, drawn beside its operands).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,6 +16,7 @@ classes=(bird dog bicycle)
 for c in "${classes[@]}"; do
   dotnet src/SketchService.Trainer/bin/Release/net10.0/sketch-trainer.dll import-magenta "$shared/models/magenta/$c.gen.json" --out "$tmp/models/$c" >/dev/null
 done
+cp -r models/sheep "$tmp/models/sheep"
 port=5099
 SketchService__ModelsPath="$tmp/models" ASPNETCORE_URLS="http://127.0.0.1:$port" \
   dotnet src/SketchService.Api/bin/Release/net10.0/SketchService.Api.dll >"$tmp/api.log" 2>&1 & api=$!
@@ -32,3 +35,44 @@ PY
        -d "$body" -o "docs/images/complete-$c.svg"
   echo "docs/images/complete-$c.svg"
 done
+
+# The default model: eight samples, an interpolation between two test-fixture sheep, and latent arithmetic that
+# moves the legs of fixture sheep 3 onto fixture sheep 2 (drawn without legs): a + (b - c), where c is b without
+# its last four strokes (the legs).
+sheep=tests/fixtures/quickdraw/simplified/sheep.ndjson
+post() { curl -sf -X POST "http://127.0.0.1:$port/$1" -H 'Content-Type: application/json' -d "$2" -o "$3"; echo "$3"; }
+post 'generate?format=svg' '{"model":"sheep","samples":8,"temperature":0.5,"seed":1}' docs/images/sheep-generate.svg
+read -r interpolate arithmetic < <(python3 - "$sheep" <<'PY'
+import json, sys
+d = [json.loads(l)["drawing"] for l in open(sys.argv[1])]
+interpolate = {"model": "sheep", "from": {"polylines": d[0]}, "to": {"polylines": d[2]}, "n": 5, "method": "slerp", "temperature": 0.1, "seed": 2}
+arithmetic = {"model": "sheep", "expression": "a + (b - c)", "temperature": 0.1, "seed": 5,
+              "operands": {"a": {"polylines": d[1]}, "b": {"polylines": d[2]}, "c": {"polylines": d[2][:-4]}}}
+print(json.dumps(interpolate, separators=(",", ":")), json.dumps(arithmetic, separators=(",", ":")))
+PY
+)
+post 'interpolate?format=svg' "$interpolate" docs/images/sheep-interpolate.svg
+curl -sf -X POST "http://127.0.0.1:$port/arithmetic" -H 'Content-Type: application/json' -d "$arithmetic" -o "$tmp/arithmetic.json"
+# The API draws only the result; this puts the operands beside it (plain SVG polylines, each drawing scaled to its box).
+python3 - "$arithmetic" "$tmp/arithmetic.json" > docs/images/sheep-arithmetic.svg <<'PY'
+import json, sys
+request, response = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
+ops = request["operands"]
+panels = [("a", ops["a"]["polylines"]), ("b", ops["b"]["polylines"]), ("c = b without its legs", ops["c"]["polylines"]),
+          ("a + (b − c)", response["sketch"]["polylines"])]
+box, pad = 220, 16
+out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{box * len(panels)}" height="{box + 30}" font-family="sans-serif" font-size="15">',
+       f'<rect width="100%" height="100%" fill="white"/>']
+for i, (caption, lines) in enumerate(panels):
+    xs = [x for l in lines for x in l[0]]; ys = [y for l in lines for y in l[1]]
+    scale = (box - 2 * pad) / max(max(xs) - min(xs), max(ys) - min(ys), 1)
+    ox = i * box + pad + ((box - 2 * pad) - (max(xs) - min(xs)) * scale) / 2
+    oy = pad + ((box - 2 * pad) - (max(ys) - min(ys)) * scale) / 2
+    for l in lines:
+        pts = " ".join(f"{ox + (x - min(xs)) * scale:.1f},{oy + (y - min(ys)) * scale:.1f}" for x, y in zip(l[0], l[1]))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="black" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>')
+    out.append(f'<text x="{i * box + box / 2}" y="{box + 18}" text-anchor="middle">{caption}</text>')
+out.append("</svg>")
+print("\n".join(out))
+PY
+echo docs/images/sheep-arithmetic.svg

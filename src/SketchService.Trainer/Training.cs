@@ -241,11 +241,15 @@ public sealed class Training(TrainOptions o)
         }
     }
 
-    /// <summary>What a new run in Out would overwrite; refused unless --force (or --resume, whose checkpoint is missing).</summary>
+    /// <summary>What a new run in Out would overwrite; refused unless --force.</summary>
     private string[] PreviousRun()
     {
         var found = new[] { LatestDir, BestDir, LogFile }.Select(f => Path.Combine(o.Out, f)).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
-        if (found.Length > 0 && !o.Force && !o.Resume)
+        if (found.Length > 0 && !o.Force && o.Resume)
+            // A run stopped between saving its first best and its first checkpoint leaves this; its best is worth keeping.
+            throw new ArgumentException($"{o.Out} has no checkpoint to resume, but holds {string.Join(" and ", found.Select(Path.GetFileName))}: " +
+                                        $"copy {BestDir} to {LatestDir} to resume from it, or add --force to start over and replace them");
+        if (found.Length > 0 && !o.Force)
             throw new ArgumentException($"{o.Out} already holds a run (" +
                                         (RunState.TryRead(Path.Combine(o.Out, LatestDir)) is { } s ? $"its checkpoint is at step {s.Step}" : string.Join(", ", found.Select(Path.GetFileName))) +
                                         "): add --resume to continue it, or --force to start over and replace it");

@@ -87,6 +87,23 @@ public class CliTests
     }
 
     [Fact]
+    public void Resume_without_a_checkpoint_keeps_what_the_folder_holds()
+    {
+        using var temp = new TempFolder();
+        var run = temp.Path;
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "2"]));
+        Directory.Delete(Path.Combine(run, Training.LatestDir), true);
+
+        Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--out", run, "--resume", "--data", Tiny, "--max-steps", "4"]));
+        Assert.Contains($"{run} has no checkpoint to resume, but holds best and train-log.csv: copy best to checkpoint to resume from it, or add --force to start over and replace them", log);
+        Assert.Equal(2, RunState.Read(Path.Combine(run, Training.BestDir)).Step);
+
+        Directory.CreateDirectory(Path.Combine(temp.Path, "empty"));
+        Assert.Equal(0, RunCli(out log, ["train", "--out", Path.Combine(temp.Path, "empty"), "--resume", "--data", Tiny, .. Small, "--max-steps", "1"]));
+        Assert.Contains("starting a new run", log);
+    }
+
+    [Fact]
     public void The_run_log_has_named_columns_and_a_final_validation()
     {
         using var temp = new TempFolder();

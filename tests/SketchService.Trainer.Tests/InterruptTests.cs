@@ -17,7 +17,7 @@ public class InterruptTests
     public async Task Ctrl_C_on_a_resumed_run_saves_and_exits_130_every_time()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals, read from /proc");
-        var cycles = int.TryParse(Environment.GetEnvironmentVariable("SKETCH_INTERRUPT_CYCLES"), CultureInfo.InvariantCulture, out var n) ? n : 10;
+        var cycles = int.TryParse(Environment.GetEnvironmentVariable("SKETCH_INTERRUPT_CYCLES"), CultureInfo.InvariantCulture, out var n) ? n : 20;
         using var temp = new TempFolder();
         var run = temp.Path;
         // Sheep-length sequences and a batch of 50: long MKL and oneDNN calls, where the signals used to land.
