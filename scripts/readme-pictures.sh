@@ -4,7 +4,7 @@
 # folder, serves them with the API, and asks POST /complete?format=svg to continue the first strokes of real
 # Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg. Then, on the committed default model
 # models/sheep and the Quick Draw sheep in tests/fixtures: docs/images/sheep-generate.svg (POST /generate),
-# sheep-interpolate.svg (POST /interpolate) and sheep-arithmetic.svg (POST /arithmetic, drawn beside its operands).
+# sheep-interpolate.svg (POST /interpolate) and sheep-arithmetic.svg (POST /arithmetic: its operands, then the result).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -52,27 +52,4 @@ print(json.dumps(interpolate, separators=(",", ":")), json.dumps(arithmetic, sep
 PY
 )
 post 'interpolate?format=svg' "$interpolate" docs/images/sheep-interpolate.svg
-curl -sf -X POST "http://127.0.0.1:$port/arithmetic" -H 'Content-Type: application/json' -d "$arithmetic" -o "$tmp/arithmetic.json"
-# The API draws only the result; this puts the operands beside it (plain SVG polylines, each drawing scaled to its box).
-python3 - "$arithmetic" "$tmp/arithmetic.json" > docs/images/sheep-arithmetic.svg <<'PY'
-import json, sys
-request, response = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
-ops = request["operands"]
-panels = [("a", ops["a"]["polylines"]), ("b", ops["b"]["polylines"]), ("c = b without its legs", ops["c"]["polylines"]),
-          ("a + (b − c)", response["sketch"]["polylines"])]
-box, pad = 220, 16
-out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{box * len(panels)}" height="{box + 30}" font-family="sans-serif" font-size="15">',
-       f'<rect width="100%" height="100%" fill="white"/>']
-for i, (caption, lines) in enumerate(panels):
-    xs = [x for l in lines for x in l[0]]; ys = [y for l in lines for y in l[1]]
-    scale = (box - 2 * pad) / max(max(xs) - min(xs), max(ys) - min(ys), 1)
-    ox = i * box + pad + ((box - 2 * pad) - (max(xs) - min(xs)) * scale) / 2
-    oy = pad + ((box - 2 * pad) - (max(ys) - min(ys)) * scale) / 2
-    for l in lines:
-        pts = " ".join(f"{ox + (x - min(xs)) * scale:.1f},{oy + (y - min(ys)) * scale:.1f}" for x, y in zip(l[0], l[1]))
-        out.append(f'<polyline points="{pts}" fill="none" stroke="black" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>')
-    out.append(f'<text x="{i * box + box / 2}" y="{box + 18}" text-anchor="middle">{caption}</text>')
-out.append("</svg>")
-print("\n".join(out))
-PY
-echo docs/images/sheep-arithmetic.svg
+post 'arithmetic?format=svg' "$arithmetic" docs/images/sheep-arithmetic.svg

@@ -137,6 +137,23 @@ public sealed class EndpointTests(ApiFactory app)
     }
 
     [Fact]
+    public async Task Arithmetic_picture_shows_the_sketch_operands_then_the_result()
+    {
+        using var client = app.Client();
+        var (r, _) = await client.PostJson("/arithmetic?format=svg", new
+        {
+            model = "tiny", expression = "a + (b - c)",
+            operands = new Dictionary<string, object> { ["a"] = new { strokes = Square }, ["b"] = new { strokes = Vee }, ["c"] = new { z = new[] { 0f, 0, 0, 0 } } },
+            temperature = 0, max_steps = 5,
+        });
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var svg = await r.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        // Two sketch operands and the result; c was a z, so it has no drawing.
+        var captions = System.Text.RegularExpressions.Regex.Matches(svg, "<text[^>]*>([^<]*)</text>").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["a", "b", "a + (b - c)"], captions);
+    }
+
+    [Fact]
     public async Task Interpolation_ends_are_the_encodings()
     {
         using var client = app.Client();

@@ -32,7 +32,7 @@ public static class ArithmeticEndpoints
         app.MapPost("/arithmetic", Arithmetic)
             .WithName("Arithmetic").WithTags("Latent")
             .WithSummary("Evaluate a latent expression over named sketches / z's and decode the result (VAE models).")
-            .WithDescription("Parse errors are 400 ProblemDetails with the 0-based `position` and what was expected.")
+            .WithDescription("Parse errors are 400 ProblemDetails with the 0-based `position` and what was expected. With ?format=svg|png the picture shows each operand given as a sketch, captioned with its name, then the result, captioned with the expression.")
             .WithExample("""{"expression":"a + (b - c)","operands":{"a":{"strokes":[[0,0,0],[40,0,0],[0,40,0],[-40,0,0],[0,-40,1]]},"b":{"strokes":[[0,0,0],[30,40,0],[30,-40,1]]},"c":{"z":"$z"}},"temperature":0.1,"seed":5,"max_steps":120}""")
             .Produces<ArithmeticResponse>(200, "application/json", "image/svg+xml", "image/png")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
@@ -66,7 +66,7 @@ public static class ArithmeticEndpoints
         var steps = limits.Steps(request.MaxSteps);
         limits.Cost(model.Id, 1, 0, steps);
         var values = await LatentOperand.Resolve([.. names.Select(n => ($"operands.{n}", given[n]))], model, limits.Options, ct);
-        var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
+        var env = names.Select((n, i) => (n, values[i].Z)).ToDictionary(p => p.n, p => p.Z);
         float[] z;
         try { z = expression.Evaluate(env); }
         catch (LatentExpressionException e) { throw ExpressionProblem(e, text); }
@@ -77,8 +77,14 @@ public static class ArithmeticEndpoints
         log.Record(result);
         var sketch = SketchResults.From(result, SketchSpace.Training(model.Manifest))[0];
         var response = new ArithmeticResponse(model.Id, text, z, env, result.Seed, limits.Temperature(request.Temperature), sketch, DecodeStats.From(result));
-        return SketchResults.Respond(response, format, () => [sketch.ToStroke3()], ct, () => [text]);
+        // A picture shows the operands given as sketches, then the result: the arithmetic at a glance.
+        var drawn = names.Select((n, i) => (Name: n, values[i].Sketch)).Where(o => o.Sketch is not null).ToList();
+        return SketchResults.Respond(response, format, () => [.. drawn.Select(o => o.Sketch!), sketch.ToStroke3()], ct,
+            () => [.. drawn.Select(o => Caption(o.Name)), Caption(text)]);
     }
+
+    /// <summary>A caption that fits under its drawing: a long name or expression is cut.</summary>
+    private static string Caption(string s) => s.Length <= 32 ? s : s[..31] + "…";
 
     /// <summary>The first few names, quoted and shortened, and how many more: an error does not echo 70 000 names.</summary>
     private static string Names(List<string> names) =>

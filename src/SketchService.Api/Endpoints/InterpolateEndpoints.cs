@@ -66,7 +66,7 @@ public static class InterpolateEndpoints
         var seed = Limits.Seed(request.Seed);
         limits.Cost(model.Id, n, 0, steps);
         var ends = await LatentOperand.Resolve([("from", request.From), ("to", request.To)], model, limits.Options, ct);
-        var zs = LatentMath.Interpolate(ends[0], ends[1], n, mode);
+        var zs = LatentMath.Interpolate(ends[0].Z, ends[1].Z, n, mode);
 
         var result = await model.DecodeAsync(new DecodeOptions { Samples = n, Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = zs }, ct);
         log.Record(result);

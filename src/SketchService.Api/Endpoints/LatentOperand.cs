@@ -2,6 +2,7 @@ using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
+using SketchService.Inference.Strokes;
 
 namespace SketchService.Api.Endpoints;
 
@@ -15,11 +16,14 @@ public sealed record LatentOperand
     [Description("Or a sketch as Quick Draw polylines [[[x…],[y…]], …].")]
     public float[][][]? Polylines { get; init; }
 
-    /// <summary>Resolves operands to z: given vectors are checked, sketches are encoded in one batch (VAE only).</summary>
-    public static async Task<float[][]> Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, SketchServiceOptions limits, CancellationToken ct)
+    /// <summary>
+    /// Resolves operands to z: given vectors are checked, sketches are encoded in one batch (VAE only). Each comes
+    /// back with its sketch (null for a given z), so a picture can show what went in.
+    /// </summary>
+    public static async Task<(float[] Z, StrokePoint[]? Sketch)[]> Resolve(IReadOnlyList<(string Field, LatentOperand? Operand)> operands, LoadedModel model, SketchServiceOptions limits, CancellationToken ct)
     {
-        var result = new float[operands.Count][];
-        var sketches = new List<(int Index, Inference.Strokes.StrokePoint[] Points)>();
+        var result = new (float[] Z, StrokePoint[]? Sketch)[operands.Count];
+        var sketches = new List<(int Index, StrokePoint[] Points)>();
         for (var i = 0; i < operands.Count; i++)
         {
             var (field, op) = operands[i];
@@ -29,7 +33,7 @@ public sealed record LatentOperand
             if (op.Z is not null)
             {
                 model.RequireEncoder("work with latent vectors");
-                result[i] = Limits.Latent(op.Z, model.Manifest.LatentSize, $"{field}.z");
+                result[i] = (Limits.Latent(op.Z, model.Manifest.LatentSize, $"{field}.z"), null);
             }
             else
             {
@@ -41,7 +45,7 @@ public sealed record LatentOperand
         if (sketches.Count > 0)
         {
             var posteriors = await model.EncodeAsync([.. sketches.Select(s => s.Points)], ct);
-            for (var k = 0; k < sketches.Count; k++) result[sketches[k].Index] = posteriors[k].Mu;
+            for (var k = 0; k < sketches.Count; k++) result[sketches[k].Index] = (posteriors[k].Mu, sketches[k].Points);
         }
         return result;
     }
