@@ -27,6 +27,7 @@ public sealed record HParams
     [HParam("--random-scale", "Augmentation: random x and y scale of ± this fraction.")] public double RandomScale { get; init; } = 0.15;
     [HParam("--drop-prob", "Augmentation: probability of dropping a point.", Max = 1)] public double AugmentDropProb { get; init; } = 0.10;
     [HParam("--input-dropout", "Probability that the decoder's previous point is hidden at a training step, so it has to read the drawing from z (Bowman et al.'s word dropout; Magenta's use_input_dropout).", Max = 1)] public double DecoderInputDropout { get; init; }
+    [HParam("--recurrent-dropout", "Dropout on the decoder LSTM's cell candidate at every step, without memory loss (Semeniuta et al. 2016; Magenta's use_recurrent_dropout, whose keep probability 0.9 is 0.1 here).", Max = 1)] public double DecoderRecurrentDropout { get; init; }
     [HParam("--output-dropout", "Dropout on the decoder's output before the mixture layer (Magenta's use_output_dropout).", Max = 1)] public double DecoderOutputDropout { get; init; }
 
     /// <summary>Adam's learning rate at a step: (lr − min)·decay^step + min.</summary>

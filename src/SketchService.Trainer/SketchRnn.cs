@@ -82,11 +82,41 @@ public sealed class SketchRnn : nn.Module
             ? inputs * (torch.rand(inputs.shape[0], batch, 1) >= HParams.DecoderInputDropout) // whole points hidden, z kept
             : inputs.alias();
         using var x = z is null ? points.alias() : torch.cat([points, z.unsqueeze(0).expand(inputs.shape[0], -1, -1)], 2);
-        var (y, hN, cN) = decoder.call(x, (h0.unsqueeze(0), c0.unsqueeze(0)));
-        hN.Dispose(); cN.Dispose(); h0.Dispose(); c0.Dispose();
+        Tensor y;
+        if (training && HParams.DecoderRecurrentDropout > 0)
+            y = DecodeStepByStep(x, h0, c0, HParams.DecoderRecurrentDropout);
+        else
+        {
+            (y, var hN, var cN) = decoder.call(x, (h0.unsqueeze(0), c0.unsqueeze(0)));
+            hN.Dispose(); cN.Dispose();
+        }
+        h0.Dispose(); c0.Dispose();
         using (y)
         using (var dropped = nn.functional.dropout(y, HParams.DecoderOutputDropout, training && HParams.DecoderOutputDropout > 0))
             return output.call(dropped);
+    }
+
+    /// <summary>
+    /// The decoder LSTM stepped by hand on its own weights (PyTorch's gate order i, f, g, o), with a fresh dropout
+    /// mask on the cell candidate g at each step as Magenta's LSTMCell: libtorch's fused LSTM has no per-step hook.
+    /// x [T, B, in], h0 and c0 [B, H] → outputs [T, B, H].
+    /// </summary>
+    private Tensor DecodeStepByStep(Tensor x, Tensor h0, Tensor c0, double recurrentDropout)
+    {
+        using var scope = NewDisposeScope();
+        var p = decoder.named_parameters().ToDictionary(n => n.name, n => n.parameter);
+        var inputGates = nn.functional.linear(x, p["weight_ih_l0"], p["bias_ih_l0"] + p["bias_hh_l0"]); // all steps at once
+        var (h, c) = (h0, c0);
+        var outputs = new Tensor[x.shape[0]];
+        for (var t = 0; t < outputs.Length; t++)
+        {
+            var gates = (inputGates[t] + nn.functional.linear(h, p["weight_hh_l0"])).chunk(4, 1);
+            var g = nn.functional.dropout(torch.tanh(gates[2]), recurrentDropout, training);
+            c = torch.sigmoid(gates[1]) * c + torch.sigmoid(gates[0]) * g;
+            h = torch.sigmoid(gates[3]) * torch.tanh(c);
+            outputs[t] = h;
+        }
+        return torch.stack(outputs, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>The weights in the layout of the ONNX builders (PyTorch's own, so a plain copy).</summary>
