@@ -105,7 +105,8 @@ public sealed class SketchRnn : nn.Module
     {
         using var scope = NewDisposeScope();
         var p = decoder.named_parameters().ToDictionary(n => n.name, n => n.parameter);
-        var inputGates = nn.functional.linear(x, p["weight_ih_l0"], p["bias_ih_l0"] + p["bias_hh_l0"]); // all steps at once
+        // All steps' input products at once; unbind, not x[t], whose backward would write a whole [T, B, 4H] tensor per step.
+        var inputGates = nn.functional.linear(x, p["weight_ih_l0"], p["bias_ih_l0"] + p["bias_hh_l0"]).unbind(0);
         var (h, c) = (h0, c0);
         var outputs = new Tensor[x.shape[0]];
         for (var t = 0; t < outputs.Length; t++)
