@@ -10,7 +10,6 @@ public class EncoderTests
     {
         torch.random.manual_seed(3);
         using var model = new SketchRnn(new HParams { EncoderSize = 16, DecoderSize = 16, LatentSize = 4 });
-        using var noGrad = torch.no_grad();
         var data = TrainingData.Load([SharedData.Path("data", "sketchrnn", "creativebirds_tiny.npz")], 250);
         var shortest = data.Train.MinBy(s => s.Length)!;
         var longest = data.Train.MaxBy(s => s.Length)!;
