@@ -10,7 +10,7 @@ using TorchSharp;
 namespace SketchService.Trainer;
 
 /// <summary>
-/// sketch-trainer's command line: train, evaluate, export, import-magenta. Exit codes: 0 done; 1 bad usage or
+/// sketch-trainer's command line: train, average, evaluate, export, import-magenta. Exit codes: 0 done; 1 bad usage or
 /// input; 2 a loss or an evaluation that is not finite; 3 libtorch cannot load; 128 + n stopped by signal n
 /// (130 Ctrl-C, 143 SIGTERM), after saving.
 /// </summary>
@@ -24,7 +24,7 @@ public static class Commands
         var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error, Live: stdout is null && !Console.IsOutputRedirected);
         var root = new RootCommand("Trains Sketch-RNN models and writes model folders for SketchService.")
         {
-            TrainCommand(output), EvaluateCommand(output), ExportCommand(output), ImportMagentaCommand(output),
+            TrainCommand(output), AverageCommand(output), EvaluateCommand(output), ExportCommand(output), ImportMagentaCommand(output),
         };
         var parse = root.Parse(args);
         if (parse.Action is ParseErrorAction)
@@ -56,8 +56,12 @@ public static class Commands
         new("--data") { Description = description, HelpName = "file", AllowMultipleArgumentsPerToken = true };
 
     private static Option<string> CheckpointOption() =>
-        new Option<string>("--checkpoint") { Description = "Which checkpoint of the run.", DefaultValueFactory = _ => Training.BestDir }
-            .AcceptOnlyFromAmong(Training.BestDir, Training.LatestDir);
+        new Option<string>("--checkpoint")
+            {
+                Description = $"Which checkpoint of the run: {Training.BestDir} by validation, the {Training.LatestDir} to resume from, or the {Training.AverageDir} that 'average' wrote.",
+                DefaultValueFactory = _ => Training.BestDir,
+            }
+            .AcceptOnlyFromAmong(Training.BestDir, Training.LatestDir, Training.AverageDir);
 
     private static Command TrainCommand(Output output)
     {
@@ -70,11 +74,12 @@ public static class Commands
         var seed = Cli.Option<int?>("--seed", "Random seed [default: 1, or the checkpoint's with --resume].", s => Cli.Int(s), helpName: "n");
         var threads = Cli.Option("--threads", "CPU threads for libtorch.", Cli.PositiveInt, () => Environment.ProcessorCount, "n");
         var validEvery = Cli.Option("--valid-every", "Validate and save a checkpoint every this many steps.", Cli.PositiveInt, () => 500, "n");
+        var keep = new Option<bool>("--keep-checkpoints") { Description = $"Also keep the weights of every validated step, in {Training.StepsDir}/<step>, for 'average'." };
         var hparams = HParams.Table.Select(h => (Info: h, Option: HParamOption(h))).ToArray();
 
         var command = new Command("train", "Trains a Sketch-RNN; Ctrl-C (or SIGTERM) stops after the step in flight with a validation and a checkpoint.")
         {
-            data, outDir, maxSteps, budget, resume, force, seed, threads, validEvery,
+            data, outDir, maxSteps, budget, resume, force, seed, threads, validEvery, keep,
         };
         foreach (var (_, option) in hparams) command.Options.Add(option);
         command.Validators.Add(r =>
@@ -93,6 +98,7 @@ public static class Commands
             {
                 Data = parse.GetValue(data) ?? [], Out = run, HParams = hp, MaxSteps = parse.GetValue(maxSteps), TimeBudget = parse.GetValue(budget),
                 Resume = isResume, Force = parse.GetValue(force), Seed = parse.GetValue(seed), ValidEvery = parse.GetValue(validEvery),
+                KeepCheckpoints = parse.GetValue(keep),
             };
             RequireTorch();
             return Train(new Training(options), parse.GetValue(threads), output);
@@ -179,6 +185,27 @@ public static class Commands
             ctx.Refresh();
             _sinceRefresh.Restart();
         }
+    }
+
+    private static Command AverageCommand(Output output)
+    {
+        var run = new Option<string>("--run") { Description = "The run folder, trained with --keep-checkpoints.", HelpName = "dir", Required = true };
+        var command = new Command("average",
+            $"Averages the weights of the run's last k kept checkpoints for every k and writes the average that validates best as its '{Training.AverageDir}' checkpoint, for evaluate and export.")
+        {
+            run,
+        };
+        command.SetAction(parse =>
+        {
+            RequireTorch();
+            var runDir = parse.GetRequiredValue(run);
+            var (chosen, all) = Averaging.Run(runDir, output.Out.WriteLine);
+            var saved = RunState.Read(Path.Combine(runDir, Training.AverageDir));
+            output.Out.WriteLine($"wrote {Path.Combine(runDir, Training.AverageDir)}: the last {chosen.Count} of {all.Count} kept checkpoints (steps {chosen.First}–{chosen.Last}), " +
+                                 $"valid loss {chosen.Loss:F4}; the run's best checkpoint (step {saved.BestStep}) has {saved.BestValidLoss:F4}");
+            return 0;
+        });
+        return command;
     }
 
     private static Command EvaluateCommand(Output output)

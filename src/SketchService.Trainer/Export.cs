@@ -98,6 +98,7 @@ public static class Export
             Source = "trained",
             Dataset = new DatasetInfo(state.Dataset, state.Train, state.Valid, state.Test),
             StepsTrained = state.Step,
+            AveragedSteps = state.AveragedSteps,
             Valid = figures.Valid,
             Test = figures.Test,
             Retrieval = figures.Retrieval,

@@ -26,11 +26,14 @@ public sealed record TrainOptions
     /// <summary>null: the checkpoint's when resuming, else 1.</summary>
     public int? Seed { get; init; }
     public int ValidEvery { get; init; } = 500;
+    /// <summary>Also keep the weights of every validated step, in steps/&lt;step&gt;, for <see cref="Averaging"/>.</summary>
+    public bool KeepCheckpoints { get; init; }
 }
 
 /// <summary>What a checkpoint folder records besides the weights.</summary>
 public sealed record RunState(HParams HParams, long Step, double ScaleFactor, string Dataset, int Train, int Valid, int Test,
-    double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed, IReadOnlyList<string> Data)
+    double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed, IReadOnlyList<string> Data,
+    IReadOnlyList<long>? AveragedSteps = null)
 {
     public const string File = "state.json";
     public const string Weights = "model.bin";
@@ -75,6 +78,10 @@ public sealed class Training(TrainOptions o)
 {
     public const string LatestDir = "checkpoint";
     public const string BestDir = "best";
+    /// <summary>The weights kept at every validation with --keep-checkpoints, one folder per step.</summary>
+    public const string StepsDir = "steps";
+    /// <summary>The average of kept checkpoints that validates best (sketch-trainer average).</summary>
+    public const string AverageDir = "average";
     public const string LogFile = "train-log.csv";
     private const string LogHeader = "step,elapsed_s,recon_loss,kl,w_kl,learning_rate,valid_recon_loss,valid_kl";
 
@@ -135,13 +142,13 @@ public sealed class Training(TrainOptions o)
         var startStep = step;
         double emaLr = double.NaN, emaKl = double.NaN;
 
-        void Save(string dir)
+        void Save(string dir, bool withOptimizer = true)
         {
             var tmp = Path.Combine(o.Out, dir + ".tmp");
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
             Directory.CreateDirectory(tmp);
             model.save(Path.Combine(tmp, RunState.Weights));
-            optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
+            if (withOptimizer) optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
             new RunState(hp, step, data.ScaleFactor, data.Name, data.Train.Length, data.Valid.Length, data.Test.Length,
                 best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, files.Select(Path.GetFullPath).ToArray()).Write(tmp);
             var target = Path.Combine(o.Out, dir);
@@ -149,13 +156,12 @@ public sealed class Training(TrainOptions o)
             Directory.Move(tmp, target);
         }
 
-        // Validation loss = Lr + w_KL·max(KL, floor) at the final KL weight: the checkpoint kept as "best".
         LossFigures? ValidateAndSave()
         {
             var valid = Evaluate(model, data.Valid, hp, seed);
             if (valid is not null)
             {
-                var loss = valid.Reconstruction + hp.KlWeight * Math.Max(valid.Kl, hp.KlTolerance);
+                var loss = ValidationLoss(hp, valid);
                 display.Line($"step {step}: valid Lr {valid.Reconstruction:F4}, KL {valid.Kl:F4}" + (loss < best.Loss ? " (best)" : ""));
                 if (loss < best.Loss) { best = (loss, step); Save(BestDir); }
             }
@@ -165,6 +171,7 @@ public sealed class Training(TrainOptions o)
                 Save(BestDir);
             }
             Save(LatestDir);
+            if (o.KeepCheckpoints) Save(Path.Combine(StepsDir, step.ToString(CultureInfo.InvariantCulture)), withOptimizer: false);
             return valid;
         }
 
@@ -241,10 +248,13 @@ public sealed class Training(TrainOptions o)
         }
     }
 
+    /// <summary>Lr + w_KL·max(KL, floor) at the final KL weight: what "best" checkpoints and averages are chosen by.</summary>
+    public static double ValidationLoss(HParams hp, LossFigures valid) => valid.Reconstruction + hp.KlWeight * Math.Max(valid.Kl, hp.KlTolerance);
+
     /// <summary>What a new run in Out would overwrite; refused unless --force.</summary>
     private string[] PreviousRun()
     {
-        var found = new[] { LatestDir, BestDir, LogFile }.Select(f => Path.Combine(o.Out, f)).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
+        var found = new[] { LatestDir, BestDir, StepsDir, AverageDir, LogFile }.Select(f => Path.Combine(o.Out, f)).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
         if (found.Length > 0 && !o.Force && o.Resume)
             // A run stopped between saving its first best and its first checkpoint leaves this; its best is worth keeping.
             throw new ArgumentException($"{o.Out} has no checkpoint to resume, but holds {string.Join(" and ", found.Select(Path.GetFileName))}: " +

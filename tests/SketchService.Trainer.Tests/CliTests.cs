@@ -15,6 +15,7 @@ public class CliTests
 
     [Theory]
     [InlineData("train")]
+    [InlineData("average")]
     [InlineData("evaluate")]
     [InlineData("export")]
     [InlineData("import-magenta")]
@@ -24,7 +25,7 @@ public class CliTests
         Assert.Contains("Usage:", help);
         Assert.DoesNotContain("error", help);
         if (command == "train")
-            Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only"]), o => Assert.Contains(o, help));
+            Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only", "--keep-checkpoints"]), o => Assert.Contains(o, help));
     }
 
     [Theory]

@@ -43,6 +43,8 @@ public sealed record ModelManifest
     public string Source { get; init; } = "trained";
     public DatasetInfo? Dataset { get; init; }
     public long StepsTrained { get; init; }
+    /// <summary>The steps whose weights were averaged into these (sketch-trainer average); absent for one checkpoint's.</summary>
+    public IReadOnlyList<long>? AveragedSteps { get; init; }
     public LossFigures? Valid { get; init; }
     public LossFigures? Test { get; init; }
     /// <summary>The latent round trip on the test split, at τ 0.1 and greedy: whether z holds the drawing.</summary>
