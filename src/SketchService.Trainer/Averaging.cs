@@ -6,16 +6,17 @@ namespace SketchService.Trainer;
 
 /// <summary>
 /// Averages the weights of a run's last k kept checkpoints, for every k, and keeps the average that validates best as
-/// the run's "average" checkpoint (Polyak averaging; Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima").
-/// Late in a run the weights wander around a minimum with the noise of small batches, and their mean lies nearer its
-/// centre than any one of them: on aaron_sheep it beat the run's best single checkpoint by validation.
+/// the run's "average" checkpoint: averaging the iterates (Polyak and Juditsky 1992), over checkpoints late in a run
+/// as in stochastic weight averaging (Izmailov et al. 2018). Late in a run the weights wander around a minimum with the
+/// noise of small batches, and their mean lies nearer its centre than any one of them.
 /// </summary>
 public static class Averaging
 {
     /// <summary>The average of the last <paramref name="Count"/> kept checkpoints, from step First to step Last.</summary>
     public sealed record Candidate(int Count, long First, long Last, LossFigures Valid, double Loss);
 
-    public static (Candidate Chosen, IReadOnlyList<Candidate> All) Run(string runDir, Action<string> line)
+    /// <summary>Every candidate, and the one written to the run's average folder; null (nothing written) when no loss is finite.</summary>
+    public static (Candidate? Chosen, IReadOnlyList<Candidate> All) Run(string runDir, Action<string> line)
     {
         var kept = Kept(runDir);
         var last = kept[^1].State;
@@ -34,9 +35,9 @@ public static class Averaging
         using var reader = new SketchRnn(last.HParams);
         var weights = model.state_dict();
         var sum = weights.ToDictionary(w => w.Key, w => zeros_like(w.Value));
-        Dictionary<string, Tensor>? best = null;
+        var best = weights.ToDictionary(w => w.Key, w => zeros_like(w.Value));
+        Candidate? chosen = null;
         var candidates = new List<Candidate>();
-        var bestLoss = double.PositiveInfinity;
         for (var k = 1; k <= kept.Length; k++)
         {
             var (dir, state) = kept[^k];
@@ -44,40 +45,41 @@ public static class Averaging
             using (no_grad())
             {
                 foreach (var (name, w) in reader.state_dict()) sum[name].add_(w);
-                foreach (var (name, w) in weights) w.copy_(sum[name] / k);
+                foreach (var (name, w) in weights) w.copy_(sum[name]).div_(k);
             }
             var valid = Training.Evaluate(model, data.Valid, last.HParams, last.Seed)!;
             var candidate = new Candidate(k, state.Step, last.Step, valid, Training.ValidationLoss(last.HParams, valid));
             candidates.Add(candidate);
-            var isBest = candidate.Loss < bestLoss;
+            var isBest = double.IsFinite(candidate.Loss) && (chosen is null || candidate.Loss < chosen.Loss);
             line($"last {k,3} (steps {state.Step}–{last.Step}): valid Lr {valid.Reconstruction:F4}, KL {valid.Kl:F4}, loss {candidate.Loss:F4}" + (isBest ? " (best)" : ""));
             if (!isBest) continue;
-            bestLoss = candidate.Loss;
-            foreach (var w in best?.Values.ToArray() ?? []) w.Dispose();
-            best = weights.ToDictionary(w => w.Key, w => w.Value.detach().clone());
+            chosen = candidate;
+            using (no_grad())
+                foreach (var (name, w) in weights) best[name].copy_(w);
         }
 
-        var chosen = candidates.MinBy(c => c.Loss)!;
-        using (no_grad())
-            foreach (var (name, w) in weights) w.copy_(best![name]);
-        foreach (var w in sum.Values.Concat(best!.Values)) w.Dispose();
-        var target = Path.Combine(runDir, Training.AverageDir);
-        Export.WriteFolder(target, tmp =>
+        if (chosen is not null)
         {
-            model.save(Path.Combine(tmp, RunState.Weights));
-            (last with { AveragedSteps = kept[^chosen.Count..].Select(c => c.State.Step).ToArray() }).Write(tmp);
-        });
+            using (no_grad())
+                foreach (var (name, w) in weights) w.copy_(best[name]);
+            Export.WriteFolder(Path.Combine(runDir, Training.AverageDir), tmp =>
+            {
+                model.save(Path.Combine(tmp, RunState.Weights));
+                (last with { AveragedSteps = kept[^chosen.Count..].Select(c => c.State.Step).ToArray() }).Write(tmp);
+            });
+        }
+        foreach (var w in sum.Values.Concat(best.Values)) w.Dispose();
         return (chosen, candidates);
     }
 
-    /// <summary>The run's kept checkpoints, oldest first.</summary>
+    /// <summary>The run's kept checkpoints, oldest first; a save cut short is a <c>.tmp</c> folder, and skipped.</summary>
     private static (string Dir, RunState State)[] Kept(string runDir)
     {
         var steps = Path.Combine(runDir, Training.StepsDir);
         var kept = Directory.Exists(steps)
             ? Directory.GetDirectories(steps)
-                .Where(d => long.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _) && File.Exists(Path.Combine(d, RunState.File)))
-                .Select(d => (Dir: d, State: RunState.Read(d))).OrderBy(c => c.State.Step).ToArray()
+                .Where(d => long.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                .Select(d => (Dir: d, State: RunState.TryRead(d)!)).Where(c => c.State is not null).OrderBy(c => c.State.Step).ToArray()
             : [];
         return kept.Length > 0 ? kept
             : throw new ArgumentException($"{runDir} has no kept checkpoints in {steps}: train (or resume) it with --keep-checkpoints, which keeps the weights of every validated step there");

@@ -200,9 +200,13 @@ public static class Commands
             RequireTorch();
             var runDir = parse.GetRequiredValue(run);
             var (chosen, all) = Averaging.Run(runDir, output.Out.WriteLine);
-            var saved = RunState.Read(Path.Combine(runDir, Training.AverageDir));
+            if (chosen is null)
+            {
+                output.Err.WriteLine($"error: no average of the kept checkpoints has a finite validation loss; {Path.Combine(runDir, Training.AverageDir)} not written");
+                return NotFinite;
+            }
             output.Out.WriteLine($"wrote {Path.Combine(runDir, Training.AverageDir)}: the last {chosen.Count} of {all.Count} kept checkpoints (steps {chosen.First}–{chosen.Last}), " +
-                                 $"valid loss {chosen.Loss:F4}; the run's best checkpoint (step {saved.BestStep}) has {saved.BestValidLoss:F4}");
+                                 $"valid loss {chosen.Loss:F4} against {all[0].Loss:F4} for step {chosen.Last} alone");
             return 0;
         });
         return command;

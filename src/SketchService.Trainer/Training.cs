@@ -130,6 +130,10 @@ public sealed class Training(TrainOptions o)
             // Rows past the checkpoint (a run killed between validations) are trained again now.
             var kept = File.Exists(csvPath) ? File.ReadLines(csvPath).Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out var s) && s <= step).ToArray() : [];
             File.WriteAllLines(csvPath, [LogHeader, .. kept]);
+            // Likewise weights kept past it, so that 'average' never mixes two lines of training.
+            var steps = Path.Combine(o.Out, StepsDir);
+            foreach (var dir in Directory.Exists(steps) ? Directory.GetDirectories(steps) : [])
+                if (!long.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var s) || s > step) Directory.Delete(dir, true);
             display.Line($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
         }
         else File.WriteAllText(csvPath, LogHeader + "\n");
@@ -258,7 +262,8 @@ public sealed class Training(TrainOptions o)
         if (found.Length > 0 && !o.Force && o.Resume)
             // A run stopped between saving its first best and its first checkpoint leaves this; its best is worth keeping.
             throw new ArgumentException($"{o.Out} has no checkpoint to resume, but holds {string.Join(" and ", found.Select(Path.GetFileName))}: " +
-                                        $"copy {BestDir} to {LatestDir} to resume from it, or add --force to start over and replace them");
+                                        (Directory.Exists(Path.Combine(o.Out, BestDir)) ? $"copy {BestDir} to {LatestDir} to resume from it, or add" : "add") +
+                                        " --force to start over and replace them");
         if (found.Length > 0 && !o.Force)
             throw new ArgumentException($"{o.Out} already holds a run (" +
                                         (RunState.TryRead(Path.Combine(o.Out, LatestDir)) is { } s ? $"its checkpoint is at step {s.Step}" : string.Join(", ", found.Select(Path.GetFileName))) +

@@ -34,20 +34,43 @@ public class AveragingTests
         Assert.Contains($"wrote {Path.Combine(run, Training.AverageDir)}: the last {k} of 5 kept checkpoints", log);
         Assert.Equal(9, average.Step);
 
-        using var averaged = Weights(Path.Combine(run, Training.AverageDir), average.HParams);
-        var kept = average.AveragedSteps.Select(s => Weights(Path.Combine(steps, s.ToString(CultureInfo.InvariantCulture)), average.HParams)).ToArray();
+        // k = 1 is step 9 as training validated it; k = 5 is the mean of all five, validated here.
+        var lastRow = File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',');
+        var trained = new LossFigures(double.Parse(lastRow[6], CultureInfo.InvariantCulture), double.Parse(lastRow[7], CultureInfo.InvariantCulture));
+        Assert.Equal(Training.ValidationLoss(average.HParams, trained), candidates[0].Loss, 4);
+        var kept = new long[] { 2, 4, 6, 8, 9 }.Select(s => Export.LoadCheckpoint(run, Path.Combine(Training.StepsDir, s.ToString(CultureInfo.InvariantCulture))).Model).ToArray();
+        using (var meanOfAll = new SketchRnn(average.HParams))
+        {
+            using (torch.no_grad())
+                foreach (var (name, w) in meanOfAll.state_dict())
+                    w.copy_(torch.stack(kept.Select(m => m.state_dict()[name]).ToArray()).mean([0]));
+            var valid = Training.Evaluate(meanOfAll, Export.LoadData(average, []).Valid, average.HParams, average.Seed)!;
+            Assert.Equal(Training.ValidationLoss(average.HParams, valid), candidates[4].Loss, 4);
+        }
+
+        var (averaged, _) = Export.LoadCheckpoint(run, Training.AverageDir);
         foreach (var (name, w) in averaged.state_dict())
         {
-            using var mean = torch.stack(kept.Select(m => m.state_dict()[name]).ToArray()).mean([0]);
+            using var mean = torch.stack(kept[^k..].Select(m => m.state_dict()[name]).ToArray()).mean([0]);
             Assert.True(mean.allclose(w, rtol: 1e-5, atol: 1e-6), name);
         }
-        foreach (var m in kept) m.Dispose();
+        foreach (var m in kept.Append(averaged)) m.Dispose();
 
         Assert.Equal(0, RunCli(out log, "evaluate", "--run", run, "--checkpoint", "average"));
         Assert.Contains("checkpoint average at step 9", log);
         var model = Path.Combine(temp.Path, "model");
         Assert.Equal(0, RunCli(out _, "export", "--run", run, "--checkpoint", "average", "--out", model));
         Assert.Equal(average.AveragedSteps, ModelManifest.Read(model).AveragedSteps);
+
+        // A resume drops weights kept past its checkpoint (another line of training) and saves cut short.
+        var latest = Path.Combine(run, Training.LatestDir);
+        Directory.Delete(latest, true);
+        CopyFolder(Path.Combine(steps, "6"), latest);
+        File.Copy(Path.Combine(run, Training.BestDir, RunState.Optimizer), Path.Combine(latest, RunState.Optimizer));
+        CopyFolder(Path.Combine(steps, "8"), Path.Combine(steps, "7.tmp"));
+        Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "7", "--valid-every", "2", "--threads", "1", "--keep-checkpoints"]));
+        Assert.Contains("resumed at step 6", log);
+        Assert.Equal(new[] { "2", "4", "6", "7" }, Directory.GetDirectories(steps).Select(Path.GetFileName).Order());
 
         // A new run in the folder replaces the kept checkpoints and the average with the rest.
         Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", run, .. Small, "--max-steps", "1", "--force"]));
@@ -67,10 +90,9 @@ public class AveragingTests
         Assert.Contains("no checkpoint 'average'", log);
     }
 
-    private static SketchRnn Weights(string dir, HParams hp)
+    private static void CopyFolder(string from, string to)
     {
-        var model = new SketchRnn(hp);
-        model.load(Path.Combine(dir, RunState.Weights));
-        return model;
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }
