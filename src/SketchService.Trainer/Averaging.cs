@@ -1,4 +1,3 @@
-using System.Globalization;
 using SketchService.Inference.Model;
 using static TorchSharp.torch;
 
@@ -72,13 +71,13 @@ public static class Averaging
         return (chosen, candidates);
     }
 
-    /// <summary>The run's kept checkpoints, oldest first; a save cut short is a <c>.tmp</c> folder, and skipped.</summary>
+    /// <summary>The run's kept checkpoints, oldest first.</summary>
     private static (string Dir, RunState State)[] Kept(string runDir)
     {
         var steps = Path.Combine(runDir, Training.StepsDir);
         var kept = Directory.Exists(steps)
             ? Directory.GetDirectories(steps)
-                .Where(d => long.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                .Where(d => Training.KeptStep(d) is not null)
                 .Select(d => (Dir: d, State: RunState.TryRead(d)!)).Where(c => c.State is not null).OrderBy(c => c.State.Step).ToArray()
             : [];
         return kept.Length > 0 ? kept

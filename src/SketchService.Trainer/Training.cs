@@ -133,7 +133,7 @@ public sealed class Training(TrainOptions o)
             // Likewise weights kept past it, so that 'average' never mixes two lines of training.
             var steps = Path.Combine(o.Out, StepsDir);
             foreach (var dir in Directory.Exists(steps) ? Directory.GetDirectories(steps) : [])
-                if (!long.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var s) || s > step) Directory.Delete(dir, true);
+                if (KeptStep(dir) is not { } keptAt || keptAt > step) Directory.Delete(dir, true);
             display.Line($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
         }
         else File.WriteAllText(csvPath, LogHeader + "\n");
@@ -254,6 +254,9 @@ public sealed class Training(TrainOptions o)
 
     /// <summary>Lr + w_KL·max(KL, floor) at the final KL weight: what "best" checkpoints and averages are chosen by.</summary>
     public static double ValidationLoss(HParams hp, LossFigures valid) => valid.Reconstruction + hp.KlWeight * Math.Max(valid.Kl, hp.KlTolerance);
+
+    /// <summary>The step a folder under <see cref="StepsDir"/> was kept at; null for anything else, such as a save cut short (<c>.tmp</c>).</summary>
+    public static long? KeptStep(string dir) => long.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var step) ? step : null;
 
     /// <summary>What a new run in Out would overwrite; refused unless --force.</summary>
     private string[] PreviousRun()
