@@ -75,30 +75,38 @@ public static class Commands
         var threads = Cli.Option("--threads", "CPU threads for libtorch.", Cli.PositiveInt, () => Environment.ProcessorCount, "n");
         var validEvery = Cli.Option("--valid-every", "Validate and save a checkpoint every this many steps.", Cli.PositiveInt, () => 500, "n");
         var keep = new Option<bool>("--keep-checkpoints") { Description = $"Also keep the weights of every validated step, in {Training.StepsDir}/<step>, for 'average'." };
+        var initFrom = new Option<string>("--init-from")
+        {
+            Description = $"Start a new run from the weights of a checkpoint folder (a run's {Training.BestDir}, {Training.AverageDir} or {Training.LatestDir}): " +
+                          "fine-tuning. Its sizes, data and scale factor by default; the step, schedules and optimizer start afresh.",
+            HelpName = "dir",
+        };
         var hparams = HParams.Table.Select(h => (Info: h, Option: HParamOption(h))).ToArray();
 
         var command = new Command("train", "Trains a Sketch-RNN; Ctrl-C (or SIGTERM) stops after the step in flight with a validation and a checkpoint.")
         {
-            data, outDir, maxSteps, budget, resume, force, seed, threads, validEvery, keep,
+            data, outDir, maxSteps, budget, resume, force, seed, threads, validEvery, keep, initFrom,
         };
         foreach (var (_, option) in hparams) command.Options.Add(option);
         command.Validators.Add(r =>
         {
             if (r.GetValue(resume) && r.GetValue(force)) r.AddError("--resume and --force contradict each other: continue the run, or replace it");
+            if (r.GetValue(resume) && r.GetValue(initFrom) is not null) r.AddError("--resume and --init-from contradict each other: continue this run, or start one from another's weights");
         });
         command.SetAction(parse =>
         {
             var run = parse.GetRequiredValue(outDir);
             var isResume = parse.GetValue(resume);
             // Hyper-parameters start from the checkpoint's when resuming, so only the options given can differ from it.
-            var start = isResume && RunState.TryRead(Path.Combine(run, Training.LatestDir)) is { } saved ? saved.HParams : new HParams();
+            var from = parse.GetValue(initFrom);
+            var start = (isResume ? RunState.TryRead(Path.Combine(run, Training.LatestDir)) : from is null ? null : RunState.TryRead(from))?.HParams ?? new HParams();
             var hp = hparams.Where(h => parse.GetResult(h.Option) is { Implicit: false })
                 .Aggregate(start, (acc, h) => h.Info.With(acc, parse.GetResult(h.Option)!.GetValueOrDefault<object>()!));
             var options = new TrainOptions
             {
                 Data = parse.GetValue(data) ?? [], Out = run, HParams = hp, MaxSteps = parse.GetValue(maxSteps), TimeBudget = parse.GetValue(budget),
                 Resume = isResume, Force = parse.GetValue(force), Seed = parse.GetValue(seed), ValidEvery = parse.GetValue(validEvery),
-                KeepCheckpoints = parse.GetValue(keep),
+                KeepCheckpoints = parse.GetValue(keep), InitFrom = from,
             };
             RequireTorch();
             return Train(new Training(options), parse.GetValue(threads), output);

@@ -9,11 +9,11 @@ namespace SketchService.Trainer;
 /// </summary>
 public sealed record HParams
 {
-    [HParam("--enc", "Encoder LSTM size, per direction.")] public int EncoderSize { get; init; } = 256;
-    [HParam("--dec", "Decoder LSTM size.")] public int DecoderSize { get; init; } = 512;
-    [HParam("--z", "Latent size.")] public int LatentSize { get; init; } = 128;
-    [HParam("--mixtures", "Gaussian mixture components per point.")] public int Mixtures { get; init; } = 20;
-    [HParam("--decoder-only", "Train the decoder-only (unconditional) model: no encoder, no z.")] public bool DecoderOnly { get; init; }
+    [HParam("--enc", "Encoder LSTM size, per direction.", Shape = true)] public int EncoderSize { get; init; } = 256;
+    [HParam("--dec", "Decoder LSTM size.", Shape = true)] public int DecoderSize { get; init; } = 512;
+    [HParam("--z", "Latent size.", Shape = true)] public int LatentSize { get; init; } = 128;
+    [HParam("--mixtures", "Gaussian mixture components per point.", Shape = true)] public int Mixtures { get; init; } = 20;
+    [HParam("--decoder-only", "Train the decoder-only (unconditional) model: no encoder, no z.", Shape = true)] public bool DecoderOnly { get; init; }
     [HParam("--batch", "Sketches per minibatch.")] public int BatchSize { get; init; } = 100;
     [HParam("--max-seq-len", "Longest sketch kept, in points.")] public int MaxSeqLen { get; init; } = 250;
     [HParam("--lr", "Adam's learning rate at step 0.")] public double LearningRate { get; init; } = 1e-3;
@@ -44,8 +44,9 @@ public sealed record HParams
         .ToArray();
 
     /// <summary>"--dec 512 (checkpoint: 256)" for each hyper-parameter that differs; empty when none does.</summary>
-    public IReadOnlyList<string> Differences(HParams saved) =>
-        Table.Where(h => !Equals(h.Get(this), h.Get(saved))).Select(h => $"{h.Option} {h.Format(this)} (checkpoint: {h.Format(saved)})").ToArray();
+    public IReadOnlyList<string> Differences(HParams saved, bool shapeOnly = false) =>
+        Table.Where(h => (h.Spec.Shape || !shapeOnly) && !Equals(h.Get(this), h.Get(saved)))
+            .Select(h => $"{h.Option} {h.Format(this)} (checkpoint: {h.Format(saved)})").ToArray();
 }
 
 /// <summary>Marks an <see cref="HParams"/> property as a hyper-parameter set by a `train` option.</summary>
@@ -56,6 +57,8 @@ public sealed class HParamAttribute(string option, string description) : Attribu
     public string Description => description;
     /// <summary>Largest accepted value (probabilities and decay rates); the least is 1 for integers and 0 for reals.</summary>
     public double Max { get; init; } = double.PositiveInfinity;
+    /// <summary>Sets a weight's shape, so a checkpoint's weights fit only a model with the same value.</summary>
+    public bool Shape { get; init; }
 }
 
 public sealed record HParamInfo(PropertyInfo Property, HParamAttribute Spec)

@@ -28,12 +28,14 @@ public sealed record TrainOptions
     public int ValidEvery { get; init; } = 500;
     /// <summary>Also keep the weights of every validated step, in steps/&lt;step&gt;, for <see cref="Averaging"/>.</summary>
     public bool KeepCheckpoints { get; init; }
+    /// <summary>A checkpoint folder of another run whose weights a new run starts from (fine-tuning); its sizes must match.</summary>
+    public string? InitFrom { get; init; }
 }
 
 /// <summary>What a checkpoint folder records besides the weights.</summary>
 public sealed record RunState(HParams HParams, long Step, double ScaleFactor, string Dataset, int Train, int Valid, int Test,
     double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed, IReadOnlyList<string> Data,
-    IReadOnlyList<long>? AveragedSteps = null)
+    IReadOnlyList<long>? AveragedSteps = null, string? InitFrom = null)
 {
     public const string File = "state.json";
     public const string Weights = "model.bin";
@@ -100,14 +102,21 @@ public sealed class Training(TrainOptions o)
         if (resumed is not null && o.HParams.Differences(resumed.HParams) is { Count: > 0 } changed)
             throw new ArgumentException($"--resume continues {o.Out} with its checkpoint's hyper-parameters, and these differ: {string.Join(", ", changed)}. " +
                                         "Leave them out, or start a new run (another --out, or --force to replace this one).");
+        if (o.Resume && o.InitFrom is not null) throw new ArgumentException("--resume continues a run and --init-from starts one: give one of them");
+        var init = o.InitFrom is null ? null : RunState.TryRead(o.InitFrom)
+            ?? throw new ArgumentException($"--init-from {o.InitFrom}: no checkpoint there (a folder with {RunState.File} and {RunState.Weights}, such as a run's {BestDir} or {AverageDir})");
+        if (init is not null && o.HParams.Differences(init.HParams, shapeOnly: true) is { Count: > 0 } reshaped)
+            throw new ArgumentException($"--init-from {o.InitFrom}: its weights do not fit these sizes: {string.Join(", ", reshaped)}");
         var previous = resumed is null ? PreviousRun() : [];
         var hp = resumed?.HParams ?? o.HParams;
         var seed = o.Seed ?? resumed?.Seed ?? 1;
-        var files = o.Data.Count > 0 ? o.Data : resumed?.Data ?? [];
+        var files = o.Data.Count > 0 ? o.Data : (resumed ?? init)?.Data ?? [];
         var step = resumed?.Step ?? 0;
         torch.random.manual_seed(seed + step);
         var rng = new Random(seed + (int)step);
-        var data = TrainingData.Load(files, hp.MaxSeqLen, resumed?.ScaleFactor);
+        var startedFrom = resumed?.InitFrom ?? (init is null ? null : $"{Path.GetFullPath(o.InitFrom!)} (step {init.Step})");
+        // A fine-tuned model reads strokes in its first run's units, so it keeps that run's scale factor.
+        var data = TrainingData.Load(files, hp.MaxSeqLen, (resumed ?? init)?.ScaleFactor);
         foreach (var line in data.Describe()) display.Line(line);
         if (data.Valid.Length == 0) display.Line($"no validation sketches: the \"{BestDir}\" checkpoint is the latest one");
         // Only once the data has loaded: a mistyped --data must not cost the run that --force would replace.
@@ -136,7 +145,15 @@ public sealed class Training(TrainOptions o)
                 if (KeptStep(dir) is not { } keptAt || keptAt > step) Directory.Delete(dir, true);
             display.Line($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
         }
-        else File.WriteAllText(csvPath, LogHeader + "\n");
+        else
+        {
+            File.WriteAllText(csvPath, LogHeader + "\n");
+            if (init is not null)
+            {
+                model.load(Path.Combine(o.InitFrom!, RunState.Weights));
+                display.Line($"weights from {o.InitFrom} (step {init.Step}); a new run from step 0");
+            }
+        }
         display.Line($"model: {(hp.DecoderOnly ? "decoder-only" : "vae")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +
                      $"{model.parameters().Sum(p => p.numel())} parameters, batch {hp.BatchSize}, max steps {o.MaxSteps}, time budget {o.TimeBudget?.ToString() ?? "none"}");
 
@@ -154,7 +171,8 @@ public sealed class Training(TrainOptions o)
             model.save(Path.Combine(tmp, RunState.Weights));
             if (withOptimizer) optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
             new RunState(hp, step, data.ScaleFactor, data.Name, data.Train.Length, data.Valid.Length, data.Test.Length,
-                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, files.Select(Path.GetFullPath).ToArray()).Write(tmp);
+                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, files.Select(Path.GetFullPath).ToArray(),
+                InitFrom: startedFrom).Write(tmp);
             var target = Path.Combine(o.Out, dir);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(tmp, target);

@@ -25,7 +25,7 @@ public class CliTests
         Assert.Contains("Usage:", help);
         Assert.DoesNotContain("error", help);
         if (command == "train")
-            Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only", "--keep-checkpoints"]), o => Assert.Contains(o, help));
+            Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only", "--keep-checkpoints", "--init-from"]), o => Assert.Contains(o, help));
     }
 
     [Theory]
@@ -85,6 +85,38 @@ public class CliTests
         Assert.Equal(0, RunCli(out log, Train("--force", "--max-steps", "1")));
         Assert.DoesNotContain("resumed", log);
         Assert.Equal(new[] { "step", "1" }, File.ReadAllLines(Path.Combine(run, Training.LogFile)).Select(l => l.Split(',')[0]));
+    }
+
+    [Fact]
+    public void Init_from_starts_a_new_run_from_another_runs_weights()
+    {
+        using var temp = new TempFolder();
+        var first = Path.Combine(temp.Path, "first");
+        var tuned = Path.Combine(temp.Path, "tuned");
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", first, .. Small, "--max-steps", "2"]));
+        var from = Path.Combine(first, Training.BestDir);
+
+        Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--out", tuned, "--init-from", from, "--dec", "32"]));
+        Assert.Contains($"--init-from {from}: its weights do not fit these sizes: --dec 32 (checkpoint: 16)", log);
+        Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", tuned, "--init-from", first]));
+        Assert.Contains($"--init-from {first}: no checkpoint there", log);
+        Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", tuned, "--init-from", from, "--resume"]));
+        Assert.Contains("--resume and --init-from contradict each other", log);
+        Assert.False(Directory.Exists(tuned));
+
+        // Sizes and data from the checkpoint, other hyper-parameters as given. A learning rate of 0 leaves the weights
+        // as loaded, so the new run's validation must equal the first run's at the step it was loaded from.
+        Assert.Equal(0, RunCli(out log, ["train", "--out", tuned, "--init-from", from, "--kl-tolerance", "0.9", "--lr", "0", "--min-lr", "0", "--threads", "1", "--max-steps", "1"]));
+        Assert.Contains($"weights from {from} (step 2); a new run from step 0", log);
+        var state = RunState.Read(Path.Combine(tuned, Training.LatestDir));
+        Assert.Equal((1L, 16, 0.9), (state.Step, state.HParams.DecoderSize, state.HParams.KlTolerance));
+        Assert.Equal($"{from} (step 2)", state.InitFrom);
+        static string Validation(string run) => string.Join(',', File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',')[^2..]);
+        Assert.Equal(Validation(first), Validation(tuned));
+
+        // A resume of the fine-tuned run keeps where it started from.
+        Assert.Equal(0, RunCli(out _, ["train", "--out", tuned, "--resume", "--max-steps", "2"]));
+        Assert.Equal($"{from} (step 2)", RunState.Read(Path.Combine(tuned, Training.LatestDir)).InitFrom);
     }
 
     [Fact]
