@@ -99,6 +99,7 @@ public static class Export
             Dataset = new DatasetInfo(state.Dataset, state.Train, state.Valid, state.Test),
             StepsTrained = state.Step,
             AveragedSteps = state.AveragedSteps,
+            FineTunedFrom = state.InitFrom,
             Valid = figures.Valid,
             Test = figures.Test,
             Retrieval = figures.Retrieval,

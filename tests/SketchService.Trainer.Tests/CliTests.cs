@@ -114,9 +114,12 @@ public class CliTests
         static string Validation(string run) => string.Join(',', File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',')[^2..]);
         Assert.Equal(Validation(first), Validation(tuned));
 
-        // A resume of the fine-tuned run keeps where it started from.
+        // A resume of the fine-tuned run keeps where it started from, and so does its model folder.
         Assert.Equal(0, RunCli(out _, ["train", "--out", tuned, "--resume", "--max-steps", "2"]));
         Assert.Equal($"{from} (step 2)", RunState.Read(Path.Combine(tuned, Training.LatestDir)).InitFrom);
+        var model = Path.Combine(temp.Path, "model");
+        Assert.Equal(0, RunCli(out _, ["export", "--run", tuned, "--checkpoint", "checkpoint", "--out", model]));
+        Assert.Equal($"{from} (step 2)", ModelManifest.Read(model).FineTunedFrom);
     }
 
     [Fact]

@@ -45,6 +45,8 @@ public sealed record ModelManifest
     public long StepsTrained { get; init; }
     /// <summary>The steps whose weights were averaged into these (sketch-trainer average); absent for one checkpoint's.</summary>
     public IReadOnlyList<long>? AveragedSteps { get; init; }
+    /// <summary>The checkpoint that a fine-tuning run (sketch-trainer train --init-from) started from, with its step; absent for a run from scratch.</summary>
+    public string? FineTunedFrom { get; init; }
     public LossFigures? Valid { get; init; }
     public LossFigures? Test { get; init; }
     /// <summary>The latent round trip on the test split, at τ 0.1 and greedy: whether z holds the drawing.</summary>
