@@ -28,7 +28,7 @@ public sealed record TrainOptions
     public int ValidEvery { get; init; } = 500;
     /// <summary>Also keep the weights of every validated step, in steps/&lt;step&gt;, for <see cref="Averaging"/>.</summary>
     public bool KeepCheckpoints { get; init; }
-    /// <summary>A checkpoint folder of another run whose weights a new run starts from (fine-tuning); its sizes must match.</summary>
+    /// <summary>A checkpoint folder of another run whose weights (and Adam's state, if saved) a new run starts from (fine-tuning); its sizes must match.</summary>
     public string? InitFrom { get; init; }
 }
 
@@ -151,7 +151,11 @@ public sealed class Training(TrainOptions o)
             if (init is not null)
             {
                 model.load(Path.Combine(o.InitFrom!, RunState.Weights));
-                display.Line($"weights from {o.InitFrom} (step {init.Step}); a new run from step 0");
+                // Adam's moments too where the folder has them: restarted at zero, its first steps move every weight
+                // by the full learning rate: a sheep fine-tuned without them validated 0.07 worse in Lr at step 250.
+                var moments = Path.Combine(o.InitFrom!, RunState.Optimizer);
+                if (File.Exists(moments)) optimizer.load_state_dict(moments);
+                display.Line($"weights {(File.Exists(moments) ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0");
             }
         }
         display.Line($"model: {(hp.DecoderOnly ? "decoder-only" : "vae")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +

@@ -107,7 +107,7 @@ public class CliTests
         // Sizes and data from the checkpoint, other hyper-parameters as given. A learning rate of 0 leaves the weights
         // as loaded, so the new run's validation must equal the first run's at the step it was loaded from.
         Assert.Equal(0, RunCli(out log, ["train", "--out", tuned, "--init-from", from, "--kl-tolerance", "0.9", "--lr", "0", "--min-lr", "0", "--threads", "1", "--max-steps", "1"]));
-        Assert.Contains($"weights from {from} (step 2); a new run from step 0", log);
+        Assert.Contains($"weights and Adam's state from {from} (step 2); a new run from step 0", log);
         var state = RunState.Read(Path.Combine(tuned, Training.LatestDir));
         Assert.Equal((1L, 16, 0.9), (state.Step, state.HParams.DecoderSize, state.HParams.KlTolerance));
         Assert.Equal($"{from} (step 2)", state.InitFrom);
