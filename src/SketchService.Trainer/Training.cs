@@ -102,7 +102,6 @@ public sealed class Training(TrainOptions o)
         if (resumed is not null && o.HParams.Differences(resumed.HParams) is { Count: > 0 } changed)
             throw new ArgumentException($"--resume continues {o.Out} with its checkpoint's hyper-parameters, and these differ: {string.Join(", ", changed)}. " +
                                         "Leave them out, or start a new run (another --out, or --force to replace this one).");
-        if (o.Resume && o.InitFrom is not null) throw new ArgumentException("--resume continues a run and --init-from starts one: give one of them");
         var init = o.InitFrom is null ? null : RunState.TryRead(o.InitFrom)
             ?? throw new ArgumentException($"--init-from {o.InitFrom}: no checkpoint there (a folder with {RunState.File} and {RunState.Weights}, such as a run's {BestDir} or {AverageDir})");
         if (init is not null && o.HParams.Differences(init.HParams, shapeOnly: true) is { Count: > 0 } reshaped)
@@ -154,8 +153,9 @@ public sealed class Training(TrainOptions o)
                 // Adam's moments too where the folder has them: restarted at zero, its first steps move every weight
                 // by the full learning rate: a sheep fine-tuned without them validated 0.07 worse in Lr at step 250.
                 var moments = Path.Combine(o.InitFrom!, RunState.Optimizer);
-                if (File.Exists(moments)) optimizer.load_state_dict(moments);
-                display.Line($"weights {(File.Exists(moments) ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0");
+                var hasMoments = File.Exists(moments);
+                if (hasMoments) optimizer.load_state_dict(moments);
+                display.Line($"weights {(hasMoments ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0");
             }
         }
         display.Line($"model: {(hp.DecoderOnly ? "decoder-only" : "vae")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +
