@@ -8,9 +8,8 @@ dotnet build src/SketchService.Api -c Release -nologo -v q -clp:ErrorsOnly
 tmp="$(mktemp -d)"; trap 'kill $api 2>/dev/null || true; rm -rf "$tmp"' EXIT
 port=5098
 url="http://127.0.0.1:$port"
-SketchService__ModelsPath="$root/models" ASPNETCORE_URLS="$url" \
-  dotnet src/SketchService.Api/bin/Release/net10.0/SketchService.Api.dll >"$tmp/api.log" 2>&1 & api=$!
-for _ in $(seq 60); do curl -sf "$url/health/ready" >/dev/null && break; sleep 1; done
+source scripts/serve-api.sh
+serve_api "$root/models" "$port" "$tmp/api.log"
 
 fixture=tests/fixtures/quickdraw/simplified/sheep.ndjson
 SHEEP=$(head -1 "$fixture" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["drawing"]))')

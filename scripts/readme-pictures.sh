@@ -18,9 +18,8 @@ for c in "${classes[@]}"; do
 done
 cp -r models/sheep "$tmp/models/sheep"
 port=5099
-SketchService__ModelsPath="$tmp/models" ASPNETCORE_URLS="http://127.0.0.1:$port" \
-  dotnet src/SketchService.Api/bin/Release/net10.0/SketchService.Api.dll >"$tmp/api.log" 2>&1 & api=$!
-for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 1; done
+source scripts/serve-api.sh
+serve_api "$tmp/models" "$port" "$tmp/api.log"
 mkdir -p docs/images
 for c in "${classes[@]}"; do
   # The first drawing of the class, cut to its first strokes (the first third of them, at least one).
