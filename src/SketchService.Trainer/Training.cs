@@ -211,7 +211,10 @@ public sealed class Training(TrainOptions o)
             model.train();
             var sketches = indices.Select(i => StrokeDataset.Augment(data.Train[i], rng, hp.RandomScale, hp.AugmentDropProb)).ToArray();
             var (enc, dec, target, lens) = Batch.ToTensors(StrokeDataset.ToStroke5Batch(sketches));
-            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, lens, maskPen: false, g: null, out var klRaw);
+            var encoderLens = hp.PrefixShare > 0 && !hp.DecoderOnly
+                ? torch.tensor(sketches.Select(s => (long)EncoderPrefix(s, hp.PrefixShare, rng)).ToArray())
+                : lens;
+            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
             optimizer.zero_grad();
             total.backward();
@@ -272,6 +275,20 @@ public sealed class Training(TrainOptions o)
             display.Progress(step, Math.Min(done, 1), $"step {step}/{o.MaxSteps} | Lr {emaLr:F4} | KL {emaKl:F4} | w_KL {wKl:F4} | {rate:F2} steps/s | " +
                                                       $"ETA {TimeSpan.FromSeconds(Math.Max(0, eta)):hh\\:mm\\:ss}");
         }
+    }
+
+    /// <summary>
+    /// How many points of a training sketch the encoder reads: with probability <paramref name="share"/> the points of its
+    /// first k strokes, k uniform in 1..n−1 (a prefix ends where a stroke does, as a drawing sent while it is being drawn);
+    /// else all of them. A sketch of one stroke is always read whole.
+    /// </summary>
+    public static int EncoderPrefix(StrokePoint[] sketch, double share, Random rng)
+    {
+        if (share <= 0 || rng.NextDouble() >= share) return sketch.Length;
+        var strokeEnds = new List<int>();
+        for (var i = 0; i < sketch.Length - 1; i++)
+            if (sketch[i].PenLifted) strokeEnds.Add(i + 1);
+        return strokeEnds.Count == 0 ? sketch.Length : strokeEnds[rng.Next(strokeEnds.Count)];
     }
 
     /// <summary>Lr + w_KL·max(KL, floor) at the final KL weight: what "best" checkpoints and averages are chosen by.</summary>
