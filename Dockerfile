@@ -21,10 +21,12 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
-COPY src/SketchService.Inference/SketchService.Inference.csproj src/SketchService.Inference/
+COPY src/SketchService.Core/SketchService.Core.csproj src/SketchService.Core/
+COPY src/SketchService.Runtime/SketchService.Runtime.csproj src/SketchService.Runtime/
 COPY src/SketchService.Api/SketchService.Api.csproj src/SketchService.Api/
 RUN dotnet restore src/SketchService.Api/SketchService.Api.csproj -r linux-x64
-COPY src/SketchService.Inference/ src/SketchService.Inference/
+COPY src/SketchService.Core/ src/SketchService.Core/
+COPY src/SketchService.Runtime/ src/SketchService.Runtime/
 COPY src/SketchService.Api/ src/SketchService.Api/
 RUN dotnet publish src/SketchService.Api/SketchService.Api.csproj -c Release -r linux-x64 --self-contained false -p:UseAppHost=false --no-restore -o /app
 
@@ -32,10 +34,12 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-gpu
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
-COPY src/SketchService.Inference/SketchService.Inference.csproj src/SketchService.Inference/
+COPY src/SketchService.Core/SketchService.Core.csproj src/SketchService.Core/
+COPY src/SketchService.Runtime/SketchService.Runtime.csproj src/SketchService.Runtime/
 COPY src/SketchService.Api/SketchService.Api.csproj src/SketchService.Api/
 RUN dotnet restore src/SketchService.Api/SketchService.Api.csproj -r linux-x64 -p:OnnxRuntimeGpu=true
-COPY src/SketchService.Inference/ src/SketchService.Inference/
+COPY src/SketchService.Core/ src/SketchService.Core/
+COPY src/SketchService.Runtime/ src/SketchService.Runtime/
 COPY src/SketchService.Api/ src/SketchService.Api/
 RUN dotnet publish src/SketchService.Api/SketchService.Api.csproj -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -p:OnnxRuntimeGpu=true --no-restore -o /app
 
@@ -43,10 +47,16 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-trainer
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
-COPY src/SketchService.Inference/SketchService.Inference.csproj src/SketchService.Inference/
+COPY src/SketchService.Core/SketchService.Core.csproj src/SketchService.Core/
+COPY src/SketchService.Runtime/SketchService.Runtime.csproj src/SketchService.Runtime/
+COPY src/SketchService.Data/SketchService.Data.csproj src/SketchService.Data/
+COPY src/SketchService.Export/SketchService.Export.csproj src/SketchService.Export/
 COPY src/SketchService.Trainer/SketchService.Trainer.csproj src/SketchService.Trainer/
 RUN dotnet restore src/SketchService.Trainer/SketchService.Trainer.csproj -r linux-x64
-COPY src/SketchService.Inference/ src/SketchService.Inference/
+COPY src/SketchService.Core/ src/SketchService.Core/
+COPY src/SketchService.Runtime/ src/SketchService.Runtime/
+COPY src/SketchService.Data/ src/SketchService.Data/
+COPY src/SketchService.Export/ src/SketchService.Export/
 COPY src/SketchService.Trainer/ src/SketchService.Trainer/
 RUN dotnet publish src/SketchService.Trainer/SketchService.Trainer.csproj -c Release -r linux-x64 --self-contained false -p:UseAppHost=false --no-restore -o /app
 

@@ -54,10 +54,10 @@ ok "dclint: no findings"
 step "publish (the Dockerfile's api build stage)"
 grep -qxF "RUN $RESTORE" Dockerfile || fail "Dockerfile no longer runs '$RESTORE': update scripts/deploy-check.sh with it"
 grep -qxF "RUN $PUBLISH" Dockerfile || fail "Dockerfile no longer runs '$PUBLISH': update scripts/deploy-check.sh with it"
-# The build stage's COPY lines: the props files, Inference and Api (without local bin/ and obj/, as .dockerignore says).
+# The build stage's COPY lines: the props files, Core, Runtime and Api (without local bin/ and obj/, as .dockerignore says).
 mkdir -p "$tmp/src"
 tar -C "$root" --exclude=bin --exclude=obj -cf - Directory.Build.props Directory.Packages.props \
-  src/SketchService.Inference src/SketchService.Api | tar -C "$tmp/src" -xf -
+  src/SketchService.Core src/SketchService.Runtime src/SketchService.Api | tar -C "$tmp/src" -xf -
 t=$(date +%s.%N)
 (cd "$tmp/src" && $RESTORE -nologo -v q >"$tmp/restore.log" 2>&1) || { tail -30 "$tmp/restore.log"; fail "restore"; }
 (cd "$tmp/src" && ${PUBLISH% /app} "$tmp/app" -nologo -v q -clp:ErrorsOnly >"$tmp/publish.log" 2>&1) || { tail -30 "$tmp/publish.log"; fail "publish"; }
@@ -65,6 +65,9 @@ t=$(date +%s.%N)
 [ ! -e "$tmp/app/SketchService.Api" ] || fail "publish produced an apphost, though the image runs 'dotnet SketchService.Api.dll'"
 others="$(find "$tmp/app" \( -path '*/runtimes/*' -type d -name native -not -path '*/runtimes/linux-x64/native' \) -o -iname 'onnxruntime*.dll' -o -name '*.dylib')"
 [ -z "$others" ] || fail "native libraries for other platforms were published: $others"
+# The service reads model folders; writing them (OnnxSharp, Protobuf), data sets and training are not its business.
+foreign="$(cd "$tmp/app" && ls OnnxSharp.dll Google.Protobuf.dll TorchSharp.dll SketchService.Export.dll SketchService.Data.dll SketchService.Trainer.dll 2>/dev/null || true)"
+[ -z "$foreign" ] || fail "the published service carries assemblies it never runs: $foreign"
 ok "restore + publish -c Release -r linux-x64 in $(elapsed "$t")"
 
 # The image's `COPY models/ ./models/`; an imported bird when models/ has no model yet.

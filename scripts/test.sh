@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: builds the solution, runs each test project - SketchService.Inference.Tests,
+# Runs every test: builds the solution, runs each test project - SketchService.Libraries.Tests,
 # SketchService.DataFetch.Tests, SketchService.Api.Tests (HTTP and browser) - then the TorchSharp trainer tests
 # (through the newer glibc/libstdc++ loader where this machine needs one; see scripts/torch-loader.sh).
 # Ends with one line "N passed, N failed, N skipped" over all of them; exits non-zero on any failure.
@@ -28,7 +28,7 @@ data="${SKETCH_DATA:-$(dirname "$root")/shared}"
 [ -d "$data/data" ] && echo "== shared data: $data" || echo "== shared data: $data is missing or empty: the tests that need it are skipped (scripts/fetch-data.sh)"
 browser=()
 if [ "${SKIP_BROWSER:-}" = 1 ]; then browser=(-trait- "Category=Browser"); echo "== browser tests left out (SKIP_BROWSER=1)"; fi
-run_tests SketchService.Inference.Tests dotnet
+run_tests SketchService.Libraries.Tests dotnet
 run_tests SketchService.DataFetch.Tests dotnet
 run_tests SketchService.Api.Tests dotnet "${browser[@]}"
 torch_dotnet="$(scripts/torch-loader.sh)" || { echo "could not provision the TorchSharp loader"; status=1; torch_dotnet=""; }

@@ -3,10 +3,11 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
+using SketchService.Export;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using SketchService.Inference.Import;
+using SketchService.Export;
 
 namespace SketchService.LoadTest;
 

@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using SketchService.Inference.Batching;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api;
 

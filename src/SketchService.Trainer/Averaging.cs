@@ -1,5 +1,5 @@
-using SketchService.Inference.Model;
 using static TorchSharp.torch;
+using SketchService.Core.Model;
 
 namespace SketchService.Trainer;
 

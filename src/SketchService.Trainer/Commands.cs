@@ -3,9 +3,9 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using SketchService.Inference.Model;
 using Spectre.Console;
 using TorchSharp;
+using SketchService.Core.Model;
 
 namespace SketchService.Trainer;
 

@@ -1,8 +1,6 @@
-using SketchService.Inference.Import;
-using SketchService.Inference.Latent;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
-using SketchService.Inference.Runtime;
+using SketchService.Core.Model;
+using SketchService.Export;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Trainer;
 

@@ -1,5 +1,5 @@
-using SketchService.Inference.Import;
-using SketchService.Inference.Model;
+using SketchService.Core.Model;
+using SketchService.Export;
 
 namespace SketchService.Trainer;
 

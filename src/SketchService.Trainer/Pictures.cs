@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
-using SketchService.Inference.Latent;
-using SketchService.Inference.Model;
-using SketchService.Inference.Rendering;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Latent;
+using SketchService.Core.Rendering;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Trainer;
 

@@ -1,7 +1,7 @@
-using SketchService.Inference.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SketchService.Core.Model;
 
 namespace SketchService.Trainer;
 

@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SketchService.Inference.Model;
-using SketchService.Inference.Strokes;
 using TorchSharp;
 using static TorchSharp.torch;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
+using SketchService.Data;
 
 namespace SketchService.Trainer;
 

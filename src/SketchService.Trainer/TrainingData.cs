@@ -1,4 +1,5 @@
-using SketchService.Inference.Strokes;
+using SketchService.Core.Strokes;
+using SketchService.Data;
 
 namespace SketchService.Trainer;
 

@@ -1,4 +1,4 @@
-using SketchService.Inference.Model;
+using SketchService.Core.Model;
 
 namespace SketchService.Tests;
 

@@ -11,10 +11,9 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SketchService.Api.Serving;
-using SketchService.Inference.Batching;
-using SketchService.Inference.Import;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
+using SketchService.Core.Model;
+using SketchService.Export;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Tests;
 

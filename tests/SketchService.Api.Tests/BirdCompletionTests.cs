@@ -1,5 +1,5 @@
 using SketchService.Api.Endpoints;
-using SketchService.Inference.Strokes;
+using SketchService.Data;
 
 namespace SketchService.Api.Tests;
 

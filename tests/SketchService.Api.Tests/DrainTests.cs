@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
+using SketchService.Core.Model;
+using SketchService.Export;
 
 namespace SketchService.Api.Tests;
 

@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SketchService.Api.Endpoints;
-using SketchService.Inference.Model;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Model;
+using SketchService.Data;
 
 namespace SketchService.Api.Tests;
 

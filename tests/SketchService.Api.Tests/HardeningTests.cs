@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SketchService.Api.Endpoints;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Rendering;
+using SketchService.Core.Strokes;
 
 namespace SketchService.Api.Tests;
 
@@ -183,7 +184,7 @@ public sealed class NoModelsFactory : ApiFactory
     public NoModelsFactory()
     {
         Directory.CreateDirectory(Path.Combine(empty.Path, "broken"));
-        File.WriteAllText(Path.Combine(empty.Path, "broken", Inference.Model.ModelFolder.ManifestFile), "{ not json");
+        File.WriteAllText(Path.Combine(empty.Path, "broken", SketchService.Core.Model.ModelFolder.ManifestFile), "{ not json");
     }
 
     protected override string ReadyPath => "/models";

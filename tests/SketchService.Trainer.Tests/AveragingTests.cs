@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using SketchService.Inference.Model;
 using TorchSharp;
 using static SketchService.Trainer.Tests.EndToEndTests;
+using SketchService.Core.Model;
 
 namespace SketchService.Trainer.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using SketchService.Inference.Model;
 using static SketchService.Trainer.Tests.EndToEndTests;
+using SketchService.Core.Model;
 
 namespace SketchService.Trainer.Tests;
 

@@ -1,4 +1,4 @@
-using SketchService.Inference.Strokes;
+using SketchService.Core.Strokes;
 
 namespace SketchService.Trainer.Tests;
 

@@ -1,9 +1,8 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Trainer.Tests;
 

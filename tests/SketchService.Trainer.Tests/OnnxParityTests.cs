@@ -1,10 +1,11 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using SketchService.Inference.Model;
-using SketchService.Inference.Onnx;
-using SketchService.Inference.Strokes;
 using TorchSharp;
 using Tensor = TorchSharp.torch.Tensor;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
+using SketchService.Data;
+using SketchService.Export;
 
 namespace SketchService.Trainer.Tests;
 

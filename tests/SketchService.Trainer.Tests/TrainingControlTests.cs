@@ -1,4 +1,3 @@
-using SketchService.Inference.Strokes;
 
 namespace SketchService.Trainer.Tests;
 

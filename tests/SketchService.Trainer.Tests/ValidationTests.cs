@@ -1,5 +1,5 @@
-using SketchService.Inference.Strokes;
 using TorchSharp;
+using SketchService.Data;
 
 namespace SketchService.Trainer.Tests;
 

@@ -2,8 +2,8 @@ using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Latent;
-using SketchService.Inference.Runtime;
+using SketchService.Core.Latent;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Endpoints;
 

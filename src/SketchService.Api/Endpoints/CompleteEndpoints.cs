@@ -2,8 +2,7 @@ using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Endpoints;
 

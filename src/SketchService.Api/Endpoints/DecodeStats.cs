@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using SketchService.Inference.Runtime;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Endpoints;
 

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Serving;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Strokes;
 
 namespace SketchService.Api.Endpoints;
 

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using SketchService.Api.Serving;
-using SketchService.Inference.Model;
-using SketchService.Inference.Runtime;
+using SketchService.Core.Model;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Api.Endpoints;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Sketches;
-using SketchService.Inference.Runtime;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Endpoints;
 

@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using SketchService.Inference.Batching;
-using SketchService.Inference.Runtime;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Infrastructure;
 

@@ -1,7 +1,7 @@
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
-using SketchService.Inference.Runtime;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Infrastructure;
 

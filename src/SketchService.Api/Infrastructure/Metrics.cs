@@ -1,5 +1,5 @@
 using OpenTelemetry.Metrics;
-using SketchService.Inference.Batching;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Infrastructure;
 

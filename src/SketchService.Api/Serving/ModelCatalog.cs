@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using SketchService.Core.Latent;
 using SketchService.Api.Infrastructure;
-using SketchService.Inference.Batching;
-using SketchService.Inference.Model;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Models;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Serving;
 

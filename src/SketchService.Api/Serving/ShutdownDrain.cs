@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using SketchService.Inference.Batching;
+using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Serving;
 

@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Inference.Model;
-using SketchService.Inference.Strokes;
 
 namespace SketchService.Api.Sketches;
 

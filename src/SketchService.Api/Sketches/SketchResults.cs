@@ -1,8 +1,8 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Inference.Rendering;
-using SketchService.Inference.Runtime;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Rendering;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Decoding;
 
 namespace SketchService.Api.Sketches;
 

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
-using SketchService.Inference.Model;
-using SketchService.Inference.Strokes;
+using SketchService.Core.Model;
+using SketchService.Core.Strokes;
 
 namespace SketchService.Api.Sketches;
 

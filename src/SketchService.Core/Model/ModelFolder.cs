@@ -1,0 +1,49 @@
+namespace SketchService.Core.Model;
+
+/// <summary>
+/// The one contract between the trainer and the service: a model is a folder holding these files.
+/// The trainer's exporter and the Magenta importer write it; the service reads it through ModelDirectory.
+/// </summary>
+public static class ModelFolder
+{
+    public const string ManifestFile = "model.json";
+    public const string EncoderFile = "encoder.onnx";
+    public const string DecoderInitFile = "decoder_init.onnx";
+    public const string DecoderStepFile = "decoder_step.onnx";
+
+    /// <summary>Bumped whenever file names, graph inputs/outputs or the manifest change incompatibly.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>encoder.onnx: strokes [T, B, 5] float (stroke-5, time-major) + lengths [B] int32 → mu, presig [B, Z].</summary>
+    public static class Encoder
+    {
+        public const string Strokes = "strokes";
+        public const string Lengths = "lengths";
+        public const string Mu = "mu";
+        public const string Presig = "presig";
+    }
+
+    /// <summary>decoder_init.onnx (VAE only): z [B, Z] → h, c [B, H] = split(tanh(W z + b)), c first as in Magenta.</summary>
+    public static class DecoderInit
+    {
+        public const string Z = "z";
+        public const string H = "h";
+        public const string C = "c";
+    }
+
+    /// <summary>
+    /// decoder_step.onnx: x [B, 5] (previous stroke-5 point), z [B, Z] (VAE only), h, c [B, H]
+    /// → params [B, 6M+3] raw (pen logits 3, then M each of π logits, μx, μy, log σx, log σy, atanh ρ),
+    /// h_out, c_out [B, H].
+    /// </summary>
+    public static class DecoderStep
+    {
+        public const string X = "x";
+        public const string Z = "z";
+        public const string H = "h";
+        public const string C = "c";
+        public const string Params = "params";
+        public const string HOut = "h_out";
+        public const string COut = "c_out";
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using SketchService.Runtime.Models;
+
+namespace SketchService.Runtime.Decoding;
+
+/// <summary>
+/// Iteration-level batching (as Orca and vLLM schedule LLM decoding): every live sample of every admitted
+/// <see cref="DecodeRun"/> is a row of one <see cref="DecoderState"/>, and <see cref="Step"/> advances them all with
+/// one decoder_step run. Runs join between steps and their rows leave as soon as they end, are cancelled or pass
+/// their deadline. A row's result does not depend on the others: ORT's CPU kernels compute each row of a MatMul
+/// alone (checked bit for bit by the batching tests, on the CPU they run on; CUDA's kernels are chosen by shape and
+/// make no such promise), and each run samples from its own seeded stream.
+/// Single-threaded: one owner calls everything (the <see cref="DecodeBatcher"/> loop, or
+/// <see cref="SketchDecoder"/> on the caller's thread).
+/// </summary>
+public sealed class DecodeBatch : IDisposable
+{
+    private readonly DecoderState state;
+    private readonly List<DecodeRun> runs = [];
+    private readonly (DecodeRun Run, int Sample)[] owners;
+    private readonly List<(DecodeRun Run, int Sample)> leaving = [];
+    private readonly List<DecodeRun> finished = [];
+    private readonly List<DecodeRun> stopped = [];
+    private readonly List<(DecodeRun Run, Exception Error)> failed = [];
+
+    public DecodeBatch(SketchModel model, int capacity)
+    {
+        Model = model;
+        state = new DecoderState(model, capacity);
+        owners = new (DecodeRun, int)[capacity];
+    }
+
+    public SketchModel Model { get; }
+
+    public int Capacity => state.Capacity;
+
+    /// <summary>Live rows: one per running sample.</summary>
+    public int Rows => state.Rows;
+
+    public int FreeRows => state.Capacity - state.Rows;
+
+    public IReadOnlyList<DecodeRun> Runs => runs;
+
+    /// <summary>Admits a run: its samples become rows at the end of the batch, input S0, state from their z (or zero).</summary>
+    public void Add(DecodeRun run)
+    {
+        if (run.Cost > FreeRows) throw new InvalidOperationException($"a run of {run.Cost} rows does not fit: {FreeRows} of {Capacity} rows are free");
+        int first = state.AddRows(run.Samples, run.RowZ);
+        for (int s = 0; s < run.Samples; s++)
+        {
+            run.RowOf[s] = first + s;
+            owners[first + s] = (run, s);
+        }
+        run.Started();
+        runs.Add(run);
+    }
+
+    /// <summary>
+    /// Removes the runs whose client went away (failed with <see cref="OperationCanceledException"/>) or whose
+    /// deadline passed (<see cref="DeadlineExceededException"/>), freeing their rows; returns them (valid until the next call).
+    /// </summary>
+    public IReadOnlyList<DecodeRun> RemoveStopped()
+    {
+        stopped.Clear();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = runs.Count - 1; i >= 0; i--)
+        {
+            var run = runs[i];
+            if (run.StoppedBy(now) is not { } why) continue;
+            RemoveRows(run);
+            runs.RemoveAt(i);
+            run.Fail(why);
+            stopped.Add(run);
+        }
+        return stopped;
+    }
+
+    /// <summary>
+    /// One tick: one decoder step over every live row, then each run primes or samples its rows (in admission order).
+    /// Rows whose sample ended leave; finished runs are completed and removed. Returns the runs finished by this tick
+    /// (valid until the next call).
+    /// </summary>
+    public IReadOnlyList<DecodeRun> Step()
+    {
+        finished.Clear();
+        if (state.Rows == 0) return finished;
+        try
+        {
+            state.Step();
+        }
+        catch (Exception e)
+        {
+            // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
+            var all = runs.ToList();
+            Clear();
+            foreach (var run in all) run.Fail(e);
+            throw;
+        }
+        leaving.Clear();
+        failed.Clear();
+        foreach (var run in runs)
+        {
+            try
+            {
+                if (run.Advance(state, leaving)) finished.Add(run);
+            }
+            catch (Exception e)
+            {
+                failed.Add((run, e)); // that run alone: the others' rows are sound
+            }
+        }
+        foreach (var (run, _) in failed)
+        {
+            leaving.RemoveAll(l => l.Run == run);
+            RemoveRows(run);
+            runs.Remove(run);
+        }
+        foreach (var (run, sample) in leaving) RemoveRow(run, sample);
+        foreach (var run in finished) runs.Remove(run);
+        // Rows first, results after: whoever awaits a result sees its rows already gone.
+        foreach (var (run, error) in failed) run.Fail(error);
+        foreach (var run in finished) run.Complete();
+        return finished;
+    }
+
+    /// <summary>Drops every run and row (their owner has already failed them).</summary>
+    public void Clear()
+    {
+        foreach (var run in runs)
+            for (int s = 0; s < run.Samples; s++) run.RowOf[s] = -1;
+        runs.Clear();
+        state.Clear();
+    }
+
+    public void Dispose() => state.Dispose();
+
+    /// <summary>Frees every row the run still holds.</summary>
+    private void RemoveRows(DecodeRun run)
+    {
+        for (int s = 0; s < run.Samples; s++)
+            if (run.RowOf[s] >= 0) RemoveRow(run, s);
+    }
+
+    private void RemoveRow(DecodeRun run, int sample)
+    {
+        int row = run.RowOf[sample];
+        run.RowOf[sample] = -1;
+        int moved = state.RemoveRow(row);
+        if (moved < 0) return;
+        var owner = owners[row] = owners[moved];
+        owner.Run.RowOf[owner.Sample] = row;
+    }
+}

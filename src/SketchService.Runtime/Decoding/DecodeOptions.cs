@@ -1,0 +1,40 @@
+using SketchService.Core.Strokes;
+
+namespace SketchService.Runtime.Decoding;
+
+/// <summary>What to decode. Coordinates are in model space (pixels / scale_factor).</summary>
+public sealed record DecodeOptions
+{
+    /// <summary>How many sketches to draw (rows of the batch).</summary>
+    public int Samples { get; init; } = 1;
+
+    /// <summary>τ: 0 is greedy, 1 samples the model's own distribution, lower is tidier.</summary>
+    public float Temperature { get; init; } = 0.5f;
+
+    /// <summary>The most points to generate per sample (the prefix not counted); default the model's max_seq_len.</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>Same seed, model and options → same sketches, whatever else shares the batch. Null picks one at random (see <see cref="DecodeRun.Seed"/>).</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>VAE: one latent code per sample, or one shared by all samples; null for decoder-only.</summary>
+    public IReadOnlyList<float[]>? Z { get; init; }
+
+    /// <summary>A start to continue: fed through the decoder after S0 as given (teacher-forced), shared by all samples.</summary>
+    public IReadOnlyList<StrokePoint>? Prefix { get; init; }
+}
+
+/// <summary>
+/// A new point of one sample: its offset, its pen state and the pen's position after it (model space, from the start
+/// of the prefix). A point with <see cref="PenState.End"/> ends that sample and is not drawn (it does not move the pen).
+/// </summary>
+public readonly record struct DecodedPoint(int Sample, float Dx, float Dy, PenState Pen, float X, float Y);
+
+/// <summary>All new points of one step; ended samples no longer appear.</summary>
+public sealed record DecodeStep(int Index, DecodedPoint[] Points);
+
+/// <summary>A finished sample: its generated points (prefix and end point excluded), the steps it ran and whether it ended by itself.</summary>
+public sealed record DecodedSketch(StrokePoint[] Points, int Steps, bool Ended);
+
+/// <summary>A finished run: its seed, one sketch per sample, the time it waited for rows and the time it decoded.</summary>
+public sealed record DecodeResult(int Seed, IReadOnlyList<DecodedSketch> Sketches, TimeSpan Queued, TimeSpan Duration);

@@ -1,0 +1,96 @@
+using SketchService.Core.Strokes;
+
+namespace SketchService.Runtime.Decoding;
+
+/// <summary>The pen state of a sampled point, in the order of the decoder's three pen logits.</summary>
+public enum PenState
+{
+    /// <summary>The pen stays down: the next point continues this stroke.</summary>
+    Down,
+    /// <summary>The pen lifts after this point: the next point starts a new stroke.</summary>
+    Up,
+    /// <summary>End of sketch: the point itself is not part of the drawing.</summary>
+    End,
+}
+
+/// <summary>One sampled stroke-5 point in model space.</summary>
+public readonly record struct PenPoint(float Dx, float Dy, PenState Pen)
+{
+    public StrokePoint ToStrokePoint() => new(Dx, Dy, Pen == PenState.Up);
+
+    /// <summary>Writes (dx, dy, p_down, p_up, p_end) into <paramref name="row"/>: the decoder's next input.</summary>
+    public void WriteStroke5(Span<float> row)
+    {
+        row[0] = Dx;
+        row[1] = Dy;
+        row[2] = Pen == PenState.Down ? 1 : 0;
+        row[3] = Pen == PenState.Up ? 1 : 0;
+        row[4] = Pen == PenState.End ? 1 : 0;
+    }
+
+    public static PenPoint From(StrokePoint p) => new(p.Dx, p.Dy, p.PenLifted ? PenState.Up : PenState.Down);
+}
+
+/// <summary>
+/// Draws the next point from one row of decoder parameters: pen logits (3), then M each of π logits, μx, μy,
+/// log σx, log σy and atanh ρ, as blocks of M. Temperature τ follows the paper: π and pen logits are divided by τ
+/// before the softmax and σ² is multiplied by τ (σ by √τ); τ = 0 is greedy (the most likely component's mean and
+/// the most likely pen state). Deterministic for a seed and allocation-free; one instance per request (not thread-safe).
+/// </summary>
+public sealed class MixtureSampler(int seed)
+{
+    private readonly Random random = new(seed);
+
+    public PenPoint Sample(ReadOnlySpan<float> parameters, float temperature)
+    {
+        if (!(temperature >= 0) || float.IsInfinity(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be a finite number ≥ 0");
+        int m = (parameters.Length - 3) / 6;
+        if (m < 1 || parameters.Length != 6 * m + 3)
+            throw new ArgumentException($"a parameter row has 6M+3 values, got {parameters.Length}", nameof(parameters));
+
+        var pen = (PenState)Choose(parameters[..3], temperature);
+        int k = Choose(parameters.Slice(3, m), temperature);
+        float muX = parameters[3 + m + k], muY = parameters[3 + 2 * m + k];
+        if (temperature == 0) return new PenPoint(muX, muY, pen);
+
+        double scale = Math.Sqrt(temperature);
+        double sigmaX = Math.Exp(parameters[3 + 3 * m + k]) * scale;
+        double sigmaY = Math.Exp(parameters[3 + 4 * m + k]) * scale;
+        double rho = Math.Tanh(parameters[3 + 5 * m + k]);
+        var (n1, n2) = StandardNormalPair();
+        double dx = muX + sigmaX * n1;
+        double dy = muY + sigmaY * (rho * n1 + Math.Sqrt(1 - rho * rho) * n2);
+        return new PenPoint((float)dx, (float)dy, pen);
+    }
+
+    /// <summary>Samples an index from softmax(logits / τ), or takes the argmax at τ = 0. One exp per logit, no heap allocation.</summary>
+    private int Choose(ReadOnlySpan<float> logits, float temperature)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+            if (logits[i] > logits[best]) best = i;
+        if (temperature == 0) return best;
+
+        // Subtracting the max keeps exp() in range however small τ is.
+        Span<double> weights = stackalloc double[logits.Length];
+        double max = logits[best], sum = 0;
+        for (int i = 0; i < logits.Length; i++) sum += weights[i] = Math.Exp((logits[i] - max) / temperature);
+        double u = random.NextDouble() * sum;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            u -= weights[i];
+            if (u < 0) return i;
+        }
+        return best; // u rounded to exactly the sum: the last non-negligible term is as good as any
+    }
+
+    /// <summary>Box–Muller: two independent N(0, 1) draws from two uniforms.</summary>
+    private (double, double) StandardNormalPair()
+    {
+        double u1 = 1 - random.NextDouble(); // (0, 1]: log stays finite
+        double u2 = random.NextDouble();
+        double r = Math.Sqrt(-2 * Math.Log(u1));
+        return (r * Math.Cos(2 * Math.PI * u2), r * Math.Sin(2 * Math.PI * u2));
+    }
+}

@@ -1,0 +1,42 @@
+using SketchService.Core.Model;
+using SketchService.Export;
+
+namespace SketchService.Tests;
+
+/// <summary>Model folders written by <see cref="ModelWriter"/> for runtime tests.</summary>
+internal static class TestModels
+{
+    public static ModelManifest Write(string folder, SketchRnnWeights weights, int maxSeqLen = 50) =>
+        ModelWriter.Write(folder, weights, new ModelManifest
+        {
+            Name = Path.GetFileName(folder),
+            Kind = weights.Kind,
+            DecoderSize = weights.DecoderSize,
+            Mixtures = weights.Mixtures,
+            ScaleFactor = 10,
+            MaxSeqLen = maxSeqLen,
+        });
+
+    /// <summary>
+    /// Weights whose output layer has zero weights, so every step's params are exactly <paramref name="parameters"/>
+    /// whatever the LSTM state: pen logits, π logits, μx, μy, log σx, log σy, atanh ρ (blocks of M).
+    /// </summary>
+    public static SketchRnnWeights ConstantOutput(float[] parameters, bool vae = false)
+    {
+        int mixtures = (parameters.Length - 3) / 6;
+        var random = TestWeights.Random(7, vae, mixtures: mixtures);
+        return random with { Output = new LinearWeights(random.DecoderSize, parameters.Length, new float[parameters.Length * random.DecoderSize], parameters) };
+    }
+
+    /// <summary>Params for M = 3 where component 1 is the most likely, with the given pen logits (down, up, end).</summary>
+    public static float[] ThreeComponents(float down, float up, float end) =>
+    [
+        down, up, end,
+        0, 2, -1,            // π logits
+        -3, 1.5f, 4,         // μx
+        2, -0.5f, 1,         // μy
+        0, -1, 0,            // log σx
+        0, -0.5f, 0,         // log σy
+        0, 0.3f, 0,          // atanh ρ
+    ];
+}

@@ -1,0 +1,92 @@
+using SketchService.Runtime.Decoding;
+
+namespace SketchService.Libraries.Tests.Runtime;
+
+public sealed class MixtureSamplerTests
+{
+    /// <summary>One component (M = 1): pen logits, π, μx, μy, log σx, log σy, atanh ρ.</summary>
+    private static float[] Single(float muX, float muY, float sigmaX, float sigmaY, float rho, float[]? pen = null) =>
+        [.. pen ?? [0, 0, 0], 0, muX, muY, MathF.Log(sigmaX), MathF.Log(sigmaY), MathF.Atanh(rho)];
+
+    private static (double MeanX, double MeanY, double StdX, double StdY, double Corr) Moments(float[] p, float temperature, int n, int seed)
+    {
+        var sampler = new MixtureSampler(seed);
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var s = sampler.Sample(p, temperature);
+            sx += s.Dx; sy += s.Dy; sxx += s.Dx * (double)s.Dx; syy += s.Dy * (double)s.Dy; sxy += s.Dx * (double)s.Dy;
+        }
+        double mx = sx / n, my = sy / n;
+        double vx = sxx / n - mx * mx, vy = syy / n - my * my, cxy = sxy / n - mx * my;
+        return (mx, my, Math.Sqrt(vx), Math.Sqrt(vy), cxy / Math.Sqrt(vx * vy));
+    }
+
+    [Fact]
+    public void Bivariate_draws_match_mean_std_and_correlation()
+    {
+        var m = Moments(Single(1.5f, -2f, 0.8f, 0.3f, 0.6f), 1f, 200_000, seed: 1);
+        Assert.Equal(1.5, m.MeanX, 0.01);
+        Assert.Equal(-2.0, m.MeanY, 0.01);
+        Assert.Equal(0.8, m.StdX, 0.01);
+        Assert.Equal(0.3, m.StdY, 0.005);
+        Assert.Equal(0.6, m.Corr, 0.01);
+    }
+
+    [Fact]
+    public void Temperature_scales_the_variance()
+    {
+        var p = Single(0, 0, 1f, 2f, -0.5f);
+        var m = Moments(p, 0.25f, 200_000, seed: 2);
+        // σ² × τ: the std shrinks by √τ = 0.5; the correlation is unchanged.
+        Assert.Equal(0.5, m.StdX, 0.01);
+        Assert.Equal(1.0, m.StdY, 0.02);
+        Assert.Equal(-0.5, m.Corr, 0.01);
+    }
+
+    [Fact]
+    public void Greedy_takes_the_most_likely_component_mean_and_pen()
+    {
+        // M = 2: π logits favour component 1; pen logits favour "up".
+        float[] p = [0, 2, -1, /* π */ 0, 3, /* μx */ 5, 7, /* μy */ -5, -7, /* log σ */ 0, 0, 0, 0, /* ρ */ 0, 0];
+        var s = new MixtureSampler(0).Sample(p, 0);
+        Assert.Equal(new PenPoint(7, -7, PenState.Up), s);
+    }
+
+    [Fact]
+    public void Pen_and_component_frequencies_follow_the_tempered_softmax()
+    {
+        // Pen logits log(0.2), log(0.3), log(0.5); at τ = 0.5 the probabilities become ∝ p².
+        float[] p = Single(0, 0, 1, 1, 0, [MathF.Log(0.2f), MathF.Log(0.3f), MathF.Log(0.5f)]);
+        foreach (var (tau, expected) in new[] { (1f, new[] { 0.2, 0.3, 0.5 }), (0.5f, new[] { 0.04 / 0.38, 0.09 / 0.38, 0.25 / 0.38 }) })
+        {
+            var sampler = new MixtureSampler(3);
+            var counts = new int[3];
+            const int n = 100_000;
+            for (int i = 0; i < n; i++) counts[(int)sampler.Sample(p, tau).Pen]++;
+            for (int k = 0; k < 3; k++) Assert.Equal(expected[k], counts[k] / (double)n, 0.01);
+        }
+    }
+
+    [Fact]
+    public void Same_seed_same_draws_and_no_allocation()
+    {
+        var p = Single(0, 0, 1, 1, 0.3f);
+        var a = new MixtureSampler(42);
+        var b = new MixtureSampler(42);
+        for (int i = 0; i < 100; i++) Assert.Equal(a.Sample(p, 0.7f), b.Sample(p, 0.7f));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) a.Sample(p, 0.7f);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Rejects_bad_rows_and_temperatures()
+    {
+        var sampler = new MixtureSampler(0);
+        Assert.Throws<ArgumentException>(() => sampler.Sample(new float[8], 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sampler.Sample(new float[9], -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sampler.Sample(new float[9], float.NaN));
+    }
+}
