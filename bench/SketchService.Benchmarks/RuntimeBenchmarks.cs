@@ -61,7 +61,7 @@ public class RuntimeBenchmarks
     }
 
     /// <summary>A lone run (batch of one row), restarted every 250 points: what one client's stream costs per point.</summary>
-    private SketchDecoder NewRun() => new(model, new DecodeOptions { Z = [z], MaxSteps = Points, Seed = 1 });
+    private SketchDecoder NewRun() => new(model, new DecodeOptions { Temperature = 0.5f, Z = [z], MaxSteps = Points, Seed = 1 });
 
     [GlobalCleanup]
     public void Cleanup()
@@ -101,7 +101,7 @@ public class RuntimeBenchmarks
     [Benchmark]
     public int BatchTick64()
     {
-        while (batch64.FreeRows > 0) batch64.Add(new DecodeRun(model, new DecodeOptions { Z = [z], MaxSteps = Points, Seed = batch64.FreeRows }));
+        while (batch64.FreeRows > 0) batch64.Add(new DecodeRun(model, new DecodeOptions { Temperature = 0.5f, Z = [z], MaxSteps = Points, Seed = batch64.FreeRows }));
         return batch64.Step().Count;
     }
 

@@ -1,8 +1,12 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using SketchService.Api;
-using SketchService.Api.Endpoints;
+using SketchService.Api.Features.Arithmetic;
+using SketchService.Api.Features.Complete;
+using SketchService.Api.Features.Decode;
+using SketchService.Api.Features.Encode;
+using SketchService.Api.Features.Interpolate;
+using SketchService.Api.Features.Models;
 using SketchService.Api.Infrastructure;
+using SketchService.Api.Requests;
 using SketchService.Api.Serving;
 using Serilog;
 
@@ -18,25 +22,14 @@ try
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.AddSketchLogging();
-    builder.Services.AddOptions<SketchServiceOptions>().BindConfiguration(SketchServiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-    var options = builder.Configuration.GetSection(SketchServiceOptions.Section).Get<SketchServiceOptions>() ?? new();
-    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
-    builder.Services.ConfigureHttpJsonOptions(o =>
-    {
-        o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-        o.SerializerOptions.DictionaryKeyPolicy = null;
-        o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "samples": "16" is a 400, not 16
-    });
-    builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+    builder.AddSketchSettings();
     builder.Services.AddApiProblems();
     builder.Services.AddSketchSwagger();
     builder.Services.AddSketchHealthChecks();
-    builder.Services.AddSingleton<ModelCatalog>();
-    builder.Services.AddHostedService<ModelLoader>();
-    builder.Services.AddHostedService<ShutdownDrain>();
-    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
     builder.Services.AddSketchMetrics();
-    builder.Services.AddSingleton<Limits>();
+    builder.Services.AddModelStore();
+    builder.Services.AddScoped<RequestPolicy>();
+    builder.Services.AddHostedService<ShutdownDrain>();
 
     var app = builder.Build();
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose

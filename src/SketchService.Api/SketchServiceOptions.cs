@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
-using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api;
 
 /// <summary>
 /// The "SketchService" configuration section (appsettings.json, or environment variables such as
-/// <c>SketchService__ModelsPath</c>, <c>SketchService__UseCuda</c>).
+/// <c>SketchService__ModelsPath</c>, <c>SketchService__UseCuda</c>): every setting of the service with its one default.
+/// docs/configuration.md lists them (a test checks that it names every one).
 /// </summary>
 public sealed class SketchServiceOptions
 {
@@ -60,14 +60,32 @@ public sealed class SketchServiceOptions
     /// <summary>Deadline of a decoding request in seconds, waiting for rows included: past it, 503 (or <c>event: error</c> in a stream). 0: none.</summary>
     [Range(0, 86_400)] public double RequestDeadlineSeconds { get; set; } = 30;
 
-    /// <summary>Most work one request may ask for: samples × (prefix points + max_steps) decoder rows-steps.</summary>
+    /// <summary>
+    /// Most work one request may ask for, in LSTM steps: the points of every sketch it encodes, plus samples × (prefix
+    /// points + max_steps) decoder steps. More is a 400 before any work starts.
+    /// </summary>
     [Range(1, 1_000_000_000)] public int MaxRequestCost { get; set; } = 20_000;
 
     /// <summary>Most sketches encoded in one batched encoder run.</summary>
     [Range(1, 1024)] public int MaxEncodeBatch { get; set; } = 32;
 
-    /// <summary>How long the encoder waits for more sketches to batch with the first, in milliseconds.</summary>
-    [Range(0, 1000)] public double EncodeBatchWaitMs { get; set; } = 1;
+    /// <summary>
+    /// Most padded points (longest sketch × sketches) in one encoder run: a run cannot be stopped once started, so this
+    /// bounds how long one request holds the encoder and the memory of one run.
+    /// </summary>
+    [Range(1, 1_000_000)] public int MaxEncodeRunPoints { get; set; } = 4096;
+
+    /// <summary>Most named operands in one /arithmetic expression.</summary>
+    [Range(1, 1000)] public int MaxOperands { get; set; } = 16;
+
+    /// <summary>Most concurrent connections (Kestrel's MaxConcurrentConnections); more wait in the OS's accept queue.</summary>
+    [Range(1, 1_000_000)] public long MaxConnections { get; set; } = 4096;
+
+    /// <summary>
+    /// Slowest accepted request body, in bytes per second after a 5 s grace (Kestrel's MinRequestBodyDataRate): a slower
+    /// body is cut with 408, so a client trickling bytes cannot hold a connection for an hour.
+    /// </summary>
+    [Range(1, 1_000_000_000)] public double MinRequestBodyBytesPerSecond { get; set; } = 1024;
 
     /// <summary>
     /// How long an event stream waits after a write before the next one, in milliseconds (a first point after a pause goes
@@ -84,12 +102,6 @@ public sealed class SketchServiceOptions
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 
-    public BatchingOptions Batching() => new()
-    {
-        MaxLiveRows = MaxLiveRows,
-        MaxQueuedRequests = MaxQueuedRequests,
-        RequestDeadline = RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null,
-        MaxEncodeBatch = MaxEncodeBatch,
-        EncodeBatchWait = TimeSpan.FromMilliseconds(EncodeBatchWaitMs),
-    };
+    /// <summary>How long a request's model work may take; null for none.</summary>
+    public TimeSpan? RequestDeadline => RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null;
 }

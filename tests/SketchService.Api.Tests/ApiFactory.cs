@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using SketchService.Api.Serving;
 using SketchService.Core.Model;
 using SketchService.Export;
+using SketchService.Runtime.Models;
 using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Tests;
@@ -101,8 +102,8 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("urls", "http://127.0.0.1:0");
     }
 
-    /// <summary>The decode batcher of a served model: its live rows and ticks show what the batch is doing.</summary>
-    public DecodeBatcher Decoder(string model) => Services.GetRequiredService<ModelCatalog>().Models[model].Decoder;
+    /// <summary>The scheduler of a served model: its live rows, queue and ticks show what it is doing.</summary>
+    public ModelScheduler Scheduler(string model) => Services.GetRequiredService<ModelStore>().Models[model].Scheduler;
 
     /// <summary>The Kestrel address, e.g. http://127.0.0.1:41234.</summary>
     public Uri BaseAddress => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using SketchService.Api.Endpoints;
 
 namespace SketchService.Api.Tests;
 
@@ -41,7 +40,7 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
     [Fact]
     public async Task A_full_model_answers_429_at_once_and_streams_past_their_deadline_end_with_an_error_event()
     {
-        var decoder = app.Decoder("tiny");
+        var decoder = app.Scheduler("tiny");
         using var client = app.Client();
         using var a = await client.SendAsync(Http.SseRequest(Endless), HttpCompletionOption.ResponseHeadersRead, Ct);
         using var b = await client.SendAsync(Http.SseRequest(Endless), HttpCompletionOption.ResponseHeadersRead, Ct);
@@ -88,7 +87,7 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         Assert.InRange(clock.Elapsed.TotalSeconds, SmallBatchFactory.Deadline - 0.1, SmallBatchFactory.Deadline + 5);
-        Assert.Equal(0, app.Decoder("tiny").LiveRows);
+        Assert.Equal(0, app.Scheduler("tiny").LiveRows);
     }
 
     [Fact]
@@ -98,7 +97,8 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
         var (response, body) = await client.PostJson("/complete", new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 0, 1 }, new[] { 1f, 0, 1 } } }, samples = 2, max_steps = 100_000_000 });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(200_000_000, (int)body!["limit"]!);
-        Assert.Contains("2 × (2 + 100000000)", (string)body["detail"]!);
+        // 2 prefix points encoded + 2 samples × (2 prefix points + 100 000 000 steps)
+        Assert.Contains("needs 200000006 LSTM steps (2 encoding + 200000004 decoding)", (string)body["detail"]!);
         Assert.NotNull(body["errors"]!["max_steps"]);
     }
 

@@ -1,4 +1,3 @@
-using SketchService.Api.Endpoints;
 using SketchService.Data;
 
 namespace SketchService.Api.Tests;

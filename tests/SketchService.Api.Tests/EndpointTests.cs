@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SketchService.Api.Endpoints;
 using SketchService.Core.Model;
 using SketchService.Data;
 

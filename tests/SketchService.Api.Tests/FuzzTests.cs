@@ -73,8 +73,8 @@ public sealed class FuzzTests(ApiFactory app)
         var idle = Stopwatch.StartNew();
         string[] served = app.HasBird ? ["tiny", "bird"] : ["tiny"]; // without the shared data, "bird" is just an unknown model
         foreach (var model in served)
-            while (app.Decoder(model).LiveRows > 0 && idle.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10, Ct);
-        Assert.All(served, model => Assert.Equal(0, app.Decoder(model).LiveRows));
+            while (app.Scheduler(model).LiveRows > 0 && idle.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10, Ct);
+        Assert.All(served, model => Assert.Equal(0, app.Scheduler(model).LiveRows));
     }
 
     /// <summary>Sends one case and checks its answer; returns the status and what was wrong with it (null: nothing).</summary>

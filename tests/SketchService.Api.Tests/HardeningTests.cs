@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using SketchService.Api.Endpoints;
-using SketchService.Api.Sketches;
 using SketchService.Core.Rendering;
 using SketchService.Core.Strokes;
 
@@ -159,7 +157,12 @@ public sealed class HardeningTests(ApiFactory app)
         var (unused, body400, text400) = await Send(HttpMethod.Post, "/arithmetic", $"{{\"model\":\"tiny\",\"expression\":\"a\",\"operands\":{{\"a\":{{\"z\":[0,0,0,0]}},{operands}}}}}");
         AssertProblem(unused, body400, HttpStatusCode.BadRequest);
         Assert.True(text400.Length < 2000, $"{text400.Length} characters");
-        Assert.Contains("and 29995 more", (string)body400!["detail"]!);
+        Assert.Equal("operands: has 30001 operands; the limit is 16", (string)body400!["detail"]!);
+
+        var names = string.Join("+", Enumerable.Range(0, 30).Select(i => $"n{i}"));
+        var (missing, body400b, _) = await Send(HttpMethod.Post, "/arithmetic", $"{{\"model\":\"tiny\",\"expression\":\"{names}\",\"operands\":{{}}}}");
+        AssertProblem(missing, body400b, HttpStatusCode.BadRequest);
+        Assert.Contains("and 25 more", (string)body400b!["detail"]!);
     }
 
     // 5. Lenient parsing.

@@ -91,7 +91,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        var decoder = app.Decoder("slow");
+        var decoder = app.Scheduler("slow");
         await page.SelectOptionAsync("#model", "slow");
         await page.SelectOptionAsync("#samples", "1");
         await page.EvalOnSelectorAsync("#temperature", "t => { t.value = '0'; t.dispatchEvent(new Event('input')); }"); // slow never ends at τ = 0

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using SketchService.Api.Endpoints;
 
 namespace SketchService.Api.Tests;
 
@@ -55,7 +54,7 @@ public sealed class StreamingTests(ApiFactory app)
     [Fact]
     public async Task Disconnecting_frees_the_row_at_the_next_tick()
     {
-        var decoder = app.Decoder("tiny");
+        var decoder = app.Scheduler("tiny");
         var ct = TestContext.Current.CancellationToken;
         var before = decoder.Ticks;
         // No draining: SocketsHttpHandler would otherwise read up to 1 MB of the rest of the response to reuse the connection.

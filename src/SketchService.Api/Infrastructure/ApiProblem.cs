@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using SketchService.Runtime;
 using SketchService.Runtime.Decoding;
 using SketchService.Runtime.Scheduling;
 
@@ -23,6 +24,9 @@ public sealed class ApiProblem(int status, string title, string detail, IDiction
         new(StatusCodes.Status400BadRequest, "Invalid request", $"{field}: {message}", new Dictionary<string, string[]> { [field] = [message] });
 
     public static ApiProblem NotFound(string detail) => new(StatusCodes.Status404NotFound, "Not found", detail);
+
+    public static ApiProblem Loading() =>
+        new(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
 
     /// <summary>The request is well-formed but the model cannot do it (e.g. a decoder-only model has no encoder).</summary>
     public static ApiProblem Unprocessable(string detail) => new(StatusCodes.Status422UnprocessableEntity, "Model cannot do this", detail);
@@ -51,6 +55,13 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client has gone: whatever went wrong, nobody reads an answer, and writing one would only fail.
+            logger.LogInformation("Client disconnected from {Path} ({Reason})", http.Request.Path, exception.GetType().Name);
+            http.Response.StatusCode = 499;
+            return true;
+        }
         ProblemDetails problem;
         switch (exception)
         {
@@ -73,12 +84,8 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 if (e is ServiceDrainingException d) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
                 problem = stopped;
                 break;
-            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
-                logger.LogInformation("Client disconnected from {Path}", http.Request.Path);
-                http.Response.StatusCode = 499;
-                return true;
-            case OperationCanceledException: // the request's own deadline (Limits.Deadline), not the client
-                problem = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Deadline exceeded", Detail = "the request did not finish within its deadline" };
+            case CostLimitException c:
+                problem = new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Request too costly", Detail = c.Message };
                 break;
             default:
                 logger.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
@@ -123,6 +130,8 @@ public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.Js
         [404] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         [405] = "https://tools.ietf.org/html/rfc9110#section-15.5.6",
         [413] = "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        [406] = "https://tools.ietf.org/html/rfc9110#section-15.5.7",
+        [408] = "https://tools.ietf.org/html/rfc9110#section-15.5.9",
         [415] = "https://tools.ietf.org/html/rfc9110#section-15.5.16",
         [422] = "https://tools.ietf.org/html/rfc9110#section-15.5.21",
         [429] = "https://tools.ietf.org/html/rfc6585#section-4",
@@ -142,7 +151,19 @@ public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.Js
         var naming = json.Value.SerializerOptions.PropertyNamingPolicy;
         problem.Extensions.TryAdd(naming?.ConvertName("traceId") ?? "traceId", System.Diagnostics.Activity.Current?.Id ?? http.TraceIdentifier);
         options.Value.CustomizeProblemDetails?.Invoke(context);
-        return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", http.RequestAborted));
+        return WriteAsync(http, problem);
+    }
+
+    private async ValueTask WriteAsync(HttpContext http, ProblemDetails problem)
+    {
+        try
+        {
+            await http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", http.RequestAborted);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went while its problem was written (a 429 in an overload, say): not a server error.
+        }
     }
 }
 

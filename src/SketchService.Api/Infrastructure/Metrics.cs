@@ -5,16 +5,16 @@ namespace SketchService.Api.Infrastructure;
 
 /// <summary>
 /// Prometheus metrics through OpenTelemetry: ASP.NET Core's request duration by route and status, and the batching
-/// instruments of <see cref="BatchMetrics"/>, scraped at GET /metrics. Names and meanings: docs/metrics.md.
+/// instruments of <see cref="SchedulerMetrics"/>, scraped at GET /metrics. Names and meanings: docs/metrics.md.
 /// </summary>
 public static class Metrics
 {
     public static IServiceCollection AddSketchMetrics(this IServiceCollection services)
     {
-        services.AddSingleton(sp => new BatchMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new SchedulerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddOpenTelemetry().WithMetrics(m => m
             .AddAspNetCoreInstrumentation()
-            .AddMeter(BatchMetrics.MeterName)
+            .AddMeter(SchedulerMetrics.MeterName)
             .AddPrometheusExporter());
         return services;
     }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
-using SketchService.Api.Serving;
+using SketchService.Runtime.Models;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace SketchService.Api.Infrastructure;
@@ -38,13 +38,13 @@ public static class Swagger
     /// Puts each endpoint's example into its request body. The token "$z" stands for a z of the default model's
     /// latent size (zeros, the prior's mean), so "Try it out" works whatever model is served.
     /// </summary>
-    private sealed class ExampleRequestFilter(ModelCatalog catalog) : IOperationFilter
+    private sealed class ExampleRequestFilter(ModelStore store) : IOperationFilter
     {
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
             var example = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ExampleRequest>().FirstOrDefault();
             if (example is null || operation.RequestBody?.Content is not { } content) return;
-            var latent = catalog.DefaultId is { } id && catalog.Models.TryGetValue(id, out var m) && m.IsVae ? m.Manifest.LatentSize : 128;
+            var latent = store.DefaultId is { } id && store.Models.TryGetValue(id, out var m) && m.IsVae ? m.Model.Manifest.LatentSize : 128;
             var json = example.Json.Replace("\"$z\"", "[" + string.Join(",", Enumerable.Repeat("0", latent)) + "]");
             foreach (var media in content.Values)
                 if (media is OpenApiMediaType mt) mt.Example = JsonNode.Parse(json);

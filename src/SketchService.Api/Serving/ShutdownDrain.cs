@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SketchService.Runtime.Models;
 using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Serving;
@@ -9,7 +10,7 @@ namespace SketchService.Api.Serving;
 /// then whatever is left ends (a stream with <c>event: error</c>). Kestrel waits for those requests
 /// (HostOptions.ShutdownTimeout is the drain time plus 5 s), so the process exits well inside a pod's grace period.
 /// </summary>
-public sealed class ShutdownDrain(ModelCatalog catalog, IHostApplicationLifetime lifetime, IOptions<SketchServiceOptions> options, ILogger<ShutdownDrain> logger)
+public sealed class ShutdownDrain(ModelStore store, IHostApplicationLifetime lifetime, IOptions<SketchServiceOptions> options, ILogger<ShutdownDrain> logger)
     : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -24,9 +25,9 @@ public sealed class ShutdownDrain(ModelCatalog catalog, IHostApplicationLifetime
     {
         var grace = TimeSpan.FromSeconds(options.Value.DrainSeconds);
         logger.LogWarning("Stopping: new decoding is refused; running requests have {Seconds} s to finish", grace.TotalSeconds);
-        catalog.Drain(new ServiceDrainingException("the service is shutting down; retry, another instance will answer"));
+        store.Drain(new ServiceDrainingException("the service is shutting down; retry, another instance will answer"));
         _ = Task.Delay(grace).ContinueWith(_ =>
-            catalog.StopAll(new ServiceDrainingException($"the service shut down before this request finished (drain time {grace.TotalSeconds:0} s)")),
+            store.StopAll(new ServiceDrainingException($"the service shut down before this request finished (drain time {grace.TotalSeconds:0} s)")),
             TaskScheduler.Default);
     }
 }

@@ -10,7 +10,7 @@ namespace SketchService.Runtime.Decoding;
 /// their deadline. A row's result does not depend on the others: ORT's CPU kernels compute each row of a MatMul
 /// alone (checked bit for bit by the batching tests, on the CPU they run on; CUDA's kernels are chosen by shape and
 /// make no such promise), and each run samples from its own seeded stream.
-/// Single-threaded: one owner calls everything (the <see cref="DecodeBatcher"/> loop, or
+/// Single-threaded: one owner calls everything (the decoder lane of a <see cref="Scheduling.ModelScheduler"/>, or
 /// <see cref="SketchDecoder"/> on the caller's thread).
 /// </summary>
 public sealed class DecodeBatch : IDisposable
@@ -44,7 +44,8 @@ public sealed class DecodeBatch : IDisposable
     /// <summary>Admits a run: its samples become rows at the end of the batch, input S0, state from their z (or zero).</summary>
     public void Add(DecodeRun run)
     {
-        if (run.Cost > FreeRows) throw new InvalidOperationException($"a run of {run.Cost} rows does not fit: {FreeRows} of {Capacity} rows are free");
+        if (run.Rows > FreeRows) throw new InvalidOperationException($"a run of {run.Rows} rows does not fit: {FreeRows} of {Capacity} rows are free");
+        if (run.NeedsZ) throw new InvalidOperationException("the run still waits for its z");
         int first = state.AddRows(run.Samples, run.RowZ);
         for (int s = 0; s < run.Samples; s++)
         {

@@ -2,14 +2,17 @@ using SketchService.Core.Strokes;
 
 namespace SketchService.Runtime.Decoding;
 
-/// <summary>What to decode. Coordinates are in model space (pixels / scale_factor).</summary>
+/// <summary>
+/// What to decode, already checked against the service's rules (the Api's request policy makes it). Coordinates are in
+/// model space (pixels / scale_factor).
+/// </summary>
 public sealed record DecodeOptions
 {
     /// <summary>How many sketches to draw (rows of the batch).</summary>
     public int Samples { get; init; } = 1;
 
     /// <summary>τ: 0 is greedy, 1 samples the model's own distribution, lower is tidier.</summary>
-    public float Temperature { get; init; } = 0.5f;
+    public required float Temperature { get; init; }
 
     /// <summary>The most points to generate per sample (the prefix not counted); default the model's max_seq_len.</summary>
     public int? MaxSteps { get; init; }
@@ -22,6 +25,9 @@ public sealed record DecodeOptions
 
     /// <summary>A start to continue: fed through the decoder after S0 as given (teacher-forced), shared by all samples.</summary>
     public IReadOnlyList<StrokePoint>? Prefix { get; init; }
+
+    /// <summary>VAE: z is the encoding (posterior mean) of <see cref="Prefix"/>, found by the encoder before decoding starts; <see cref="Z"/> stays null.</summary>
+    public bool ZFromPrefix { get; init; }
 }
 
 /// <summary>
@@ -36,5 +42,5 @@ public sealed record DecodeStep(int Index, DecodedPoint[] Points);
 /// <summary>A finished sample: its generated points (prefix and end point excluded), the steps it ran and whether it ended by itself.</summary>
 public sealed record DecodedSketch(StrokePoint[] Points, int Steps, bool Ended);
 
-/// <summary>A finished run: its seed, one sketch per sample, the time it waited for rows and the time it decoded.</summary>
-public sealed record DecodeResult(int Seed, IReadOnlyList<DecodedSketch> Sketches, TimeSpan Queued, TimeSpan Duration);
+/// <summary>A finished run: its seed, one sketch per sample, the z of each sample (null: decoder-only), the time it waited and the time it decoded.</summary>
+public sealed record DecodeResult(int Seed, IReadOnlyList<DecodedSketch> Sketches, IReadOnlyList<float[]>? Z, TimeSpan Queued, TimeSpan Duration);

@@ -29,16 +29,19 @@ public sealed class DecodeRun
     private long startedAt;
 
     /// <param name="stream">Whether every step is also written to <see cref="Steps"/> as it is decoded.</param>
-    /// <param name="deadline">How long the run may take from now, waiting for rows included; null: no limit.</param>
-    public DecodeRun(SketchModel model, DecodeOptions options, bool stream = false, TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    /// <param name="deadline">When the run must be over, waiting included.</param>
+    public DecodeRun(SketchModel model, DecodeOptions options, bool stream = false, Deadline? deadline = null, CancellationToken cancellationToken = default)
     {
+        // The model's own contract, whoever calls: the service's request policy has already said why in its terms.
         var m = model.Manifest;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Samples, 1, nameof(options.Samples));
         if (!(options.Temperature >= 0) || float.IsInfinity(options.Temperature))
             throw new ArgumentOutOfRangeException(nameof(options), options.Temperature, "temperature must be a finite number ≥ 0");
         MaxSteps = options.MaxSteps ?? m.MaxSeqLen;
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSteps, 1, nameof(options.MaxSteps));
-        if (m.IsVae != options.Z is not null)
+        if (options.ZFromPrefix && (!m.IsVae || options.Z is not null || options.Prefix is not { Count: > 0 }))
+            throw new ArgumentException("z from the prefix needs a vae, a prefix and no z given", nameof(options));
+        if (m.IsVae != (options.Z is not null || options.ZFromPrefix))
             throw new ArgumentException(m.IsVae ? $"{model.Id} is a vae: give one z, or one per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(options));
         if (options.Z is { } z)
         {
@@ -52,8 +55,7 @@ public sealed class DecodeRun
         Seed = options.Seed ?? Random.Shared.Next();
         CancellationToken = cancellationToken;
         SubmittedAt = Stopwatch.GetTimestamp();
-        DeadlineAfter = deadline;
-        Deadline = deadline is { } d ? SubmittedAt + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        Deadline = deadline ?? Deadline.None;
         prefix = [.. options.Prefix ?? []];
         sampler = new MixtureSampler(Seed);
         temperature = options.Temperature;
@@ -84,7 +86,7 @@ public sealed class DecodeRun
     public int StepIndex { get; private set; }
 
     /// <summary>Rows this run occupies while it runs: one per sample.</summary>
-    public int Cost => Samples;
+    public int Rows => Samples;
 
     public CancellationToken CancellationToken { get; }
 
@@ -102,10 +104,14 @@ public sealed class DecodeRun
     public ReadOnlySpan<DecodedPoint> LastStep => stepPoints.AsSpan(0, lastCount);
 
     internal long SubmittedAt { get; }
-    internal long Deadline { get; }
 
-    /// <summary>The deadline as given, counted from submission.</summary>
-    public TimeSpan? DeadlineAfter { get; }
+    public Deadline Deadline { get; }
+
+    /// <summary>Whether the run still waits for its z (<see cref="DecodeOptions.ZFromPrefix"/>).</summary>
+    public bool NeedsZ => RowZ is null && Options.ZFromPrefix;
+
+    /// <summary>The sketch whose encoding is the z of every sample (<see cref="DecodeOptions.ZFromPrefix"/>).</summary>
+    internal StrokePoint[] Prefix => prefix;
 
     /// <summary>Set when the first point is sampled: for time-to-first-point.</summary>
     internal long FirstPointAt { get; private set; }
@@ -114,12 +120,15 @@ public sealed class DecodeRun
     internal int[] RowOf { get; }
 
     /// <summary>The z of each row (VAE) or null.</summary>
-    internal IReadOnlyList<float[]>? RowZ { get; }
+    internal IReadOnlyList<float[]>? RowZ { get; private set; }
+
+    /// <summary>Sets every sample's z to the prefix's encoding (<see cref="DecodeOptions.ZFromPrefix"/>), before the run takes rows.</summary>
+    internal void UseEncoding(float[] mu) => RowZ = [.. Enumerable.Repeat(mu, Samples)];
 
     /// <summary>Why the run must stop now (its client went away, or its deadline passed), or null.</summary>
     internal Exception? StoppedBy(long now) =>
         CancellationToken.IsCancellationRequested ? new OperationCanceledException(CancellationToken)
-        : now > Deadline ? new DeadlineExceededException(DeadlineAfter!.Value)
+        : Deadline.HasPassed(now) ? new DeadlineExceededException(Deadline.Length!.Value)
         : null;
 
     internal void Started() => startedAt = Stopwatch.GetTimestamp();
@@ -176,7 +185,7 @@ public sealed class DecodeRun
         var queued = Stopwatch.GetElapsedTime(SubmittedAt, startedAt == 0 ? now : startedAt);
         var duration = startedAt == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(startedAt, now);
         stream?.Writer.TryComplete();
-        completion.TrySetResult(new DecodeResult(Seed, sketches, queued, duration));
+        completion.TrySetResult(new DecodeResult(Seed, sketches, RowZ, queued, duration));
     }
 
     internal void Fail(Exception error)
@@ -184,13 +193,6 @@ public sealed class DecodeRun
         stream?.Writer.TryComplete(error);
         completion.TrySetException(error);
     }
-}
-
-/// <summary>A run went past its deadline (waiting for rows included) and was stopped.</summary>
-public sealed class DeadlineExceededException(TimeSpan deadline)
-    : TimeoutException($"decoding did not finish within the request deadline of {deadline.TotalSeconds:0.###} s")
-{
-    public TimeSpan Deadline { get; } = deadline;
 }
 
 /// <summary>The model's output went non-finite for this run's input (e.g. a z far outside the prior); the run is stopped.</summary>

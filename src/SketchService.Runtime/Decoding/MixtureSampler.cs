@@ -43,8 +43,6 @@ public sealed class MixtureSampler(int seed)
 
     public PenPoint Sample(ReadOnlySpan<float> parameters, float temperature)
     {
-        if (!(temperature >= 0) || float.IsInfinity(temperature))
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be a finite number ≥ 0");
         int m = (parameters.Length - 3) / 6;
         if (m < 1 || parameters.Length != 6 * m + 3)
             throw new ArgumentException($"a parameter row has 6M+3 values, got {parameters.Length}", nameof(parameters));

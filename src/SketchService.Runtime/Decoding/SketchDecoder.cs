@@ -15,6 +15,7 @@ public sealed class SketchDecoder : IDisposable
     public SketchDecoder(SketchModel model, DecodeOptions options, CancellationToken cancellationToken = default)
     {
         run = new DecodeRun(model, options);
+        if (run.NeedsZ) run.UseEncoding(model.Encode([run.Prefix])[0].Mu);
         batch = new DecodeBatch(model, run.Samples);
         try
         {

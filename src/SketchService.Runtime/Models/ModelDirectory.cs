@@ -80,7 +80,7 @@ public sealed class ModelDirectory : IDisposable
     {
         StrokePoint[] tiny = [new(0.5f, 0.5f, false), new(1, 0, true), new(-1, -0.5f, false)];
         float[][]? z = model.Manifest.IsVae ? [model.Encode([tiny])[0].Mu] : null;
-        SketchDecoder.Decode(model, new DecodeOptions { Z = z, Prefix = tiny, MaxSteps = 3, Seed = 0 }, cancellationToken);
+        SketchDecoder.Decode(model, new DecodeOptions { Z = z, Prefix = tiny, MaxSteps = 3, Seed = 0, Temperature = 0 }, cancellationToken);
     }
 
     public void Dispose()

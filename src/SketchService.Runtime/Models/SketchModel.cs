@@ -165,6 +165,7 @@ public sealed class SketchModel : IDisposable
             : m.DecoderSize <= 0 ? "decoder_size must be positive"
             : m.Mixtures <= 0 ? "mixtures must be positive"
             : !(m.ScaleFactor > 0) || !double.IsFinite(m.ScaleFactor) ? "scale_factor must be a positive number"
+            : !(m.DrawingExtent > 0) || !double.IsFinite(m.DrawingExtent) ? "drawing_extent must be a positive number (polylines are resized to it)"
             : m.MaxSeqLen <= 0 ? "max_seq_len must be positive"
             : m.IsVae && (m.EncoderSize <= 0 || m.LatentSize <= 0) ? "a vae needs positive encoder_size and latent_size"
             : null;

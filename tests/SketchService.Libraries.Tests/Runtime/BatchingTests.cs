@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SketchService.Core.Strokes;
 using SketchService.Export;
+using SketchService.Runtime;
 using SketchService.Runtime.Decoding;
 using SketchService.Runtime.Models;
 using SketchService.Runtime.Scheduling;
@@ -53,6 +54,19 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         }
     }
 
+    /// <summary>Generous limits, but those a test names.</summary>
+    internal sealed record Limits(int MaxLiveRows = 128, int MaxQueuedRequests = 64, int MaxEncodeBatch = 32, int MaxEncodeRunPoints = 4096);
+
+    internal static ModelScheduler Scheduler(SketchModel model, Limits? limits = null)
+    {
+        limits ??= new();
+        return new(model, new SchedulerOptions
+        {
+            MaxLiveRows = limits.MaxLiveRows, MaxQueuedRequests = limits.MaxQueuedRequests, MaxRequestCost = long.MaxValue,
+            MaxEncodeBatch = limits.MaxEncodeBatch, MaxEncodeRunPoints = limits.MaxEncodeRunPoints,
+        }, new SchedulerMetrics(), NullLogger.Instance);
+    }
+
     private static DecodeOptions RandomOptions(SketchModel model, Random rng, int? seed = null)
     {
         int samples = rng.Next(1, 4);
@@ -88,7 +102,7 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         var targets = Enumerable.Range(0, 4).Select(i => RandomOptions(model, rng, seed: 1000 + i)).ToArray();
         var alone = targets.Select(o => SketchDecoder.Decode(model, o, Ct)).ToArray();
 
-        using var batcher = new DecodeBatcher(model, new BatchingOptions { MaxLiveRows = 48, MaxQueuedRequests = 1000 }, new BatchMetrics(), NullLogger.Instance);
+        using var batcher = Scheduler(model, new() { MaxLiveRows = 48, MaxQueuedRequests = 1000 });
         var others = new List<(DecodeRun Run, CancellationTokenSource Stop)>();
         var runs = new List<DecodeRun>();
         for (int i = 0; i < targets.Length; i++)
@@ -97,9 +111,9 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
             for (int k = 0; k < 6; k++)
             {
                 var stop = new CancellationTokenSource();
-                others.Add((batcher.Submit(RandomOptions(model, rng), cancellationToken: stop.Token), stop));
+                others.Add((batcher.Draw(RandomOptions(model, rng), Deadline.None, cancellationToken: stop.Token), stop));
             }
-            runs.Add(batcher.Submit(targets[i], stream: i % 2 == 0, Ct));
+            runs.Add(batcher.Draw(targets[i], Deadline.None, stream: i % 2 == 0, Ct));
             await Task.Delay(rng.Next(0, 5), Ct);
             foreach (var (_, stop) in others.Where(_ => rng.Next(4) == 0)) stop.Cancel();
         }
@@ -148,8 +162,8 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     {
         using var batch = new DecodeBatch(models.Tiny, capacity: 4);
         using var stop = new CancellationTokenSource();
-        var cancelled = new DecodeRun(models.Tiny, new DecodeOptions { Samples = 2, MaxSteps = 1000 }, cancellationToken: stop.Token);
-        var kept = new DecodeRun(models.Tiny, new DecodeOptions { Samples = 1, MaxSteps = 1000, Seed = 4 });
+        var cancelled = new DecodeRun(models.Tiny, new DecodeOptions { Temperature = 0.5f, Samples = 2, MaxSteps = 1000 }, cancellationToken: stop.Token);
+        var kept = new DecodeRun(models.Tiny, new DecodeOptions { Temperature = 0.5f, Samples = 1, MaxSteps = 1000, Seed = 4 });
         batch.Add(cancelled);
         batch.Add(kept);
         batch.Step();
@@ -164,8 +178,8 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     [Fact]
     public async Task A_run_past_its_deadline_is_stopped()
     {
-        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { RequestDeadline = TimeSpan.FromMilliseconds(100) }, new BatchMetrics(), NullLogger.Instance);
-        var run = batcher.Submit(new DecodeOptions { MaxSteps = 100_000_000 }, cancellationToken: Ct);
+        using var batcher = Scheduler(models.Tiny);
+        var run = batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 }, Deadline.After(TimeSpan.FromMilliseconds(100)), cancellationToken: Ct);
         var error = await Assert.ThrowsAsync<DeadlineExceededException>(() => run.Result);
         Assert.Equal(TimeSpan.FromMilliseconds(100), error.Deadline);
         Assert.Equal(0, batcher.LiveRows);
@@ -174,17 +188,17 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     [Fact]
     public async Task A_full_model_refuses_at_once_and_admits_waiting_runs_as_rows_free()
     {
-        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { MaxLiveRows = 2, MaxQueuedRequests = 1 }, new BatchMetrics(), NullLogger.Instance);
+        using var batcher = Scheduler(models.Tiny, new() { MaxLiveRows = 2, MaxQueuedRequests = 1 });
         using var stop = new CancellationTokenSource();
-        var running = batcher.Submit(new DecodeOptions { Samples = 2, MaxSteps = 1_000_000 }, cancellationToken: stop.Token);
+        var running = batcher.Draw(new DecodeOptions { Temperature = 0.5f, Samples = 2, MaxSteps = 1_000_000 }, Deadline.None, cancellationToken: stop.Token);
         while (batcher.LiveRows < 2) await Task.Delay(1, Ct);
-        var waiting = batcher.Submit(new DecodeOptions { MaxSteps = 10, Seed = 7 }, cancellationToken: Ct);
+        var waiting = batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 10, Seed = 7 }, Deadline.None, cancellationToken: Ct);
         Assert.Equal(1, batcher.QueuedRequests);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var refused = Assert.Throws<AdmissionRejectedException>(() => batcher.Submit(new DecodeOptions { MaxSteps = 10 }, cancellationToken: Ct));
+        var refused = Assert.Throws<AdmissionRejectedException>(() => batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 10 }, Deadline.None, cancellationToken: Ct));
         Assert.True(clock.ElapsedMilliseconds < 50, $"refusal took {clock.ElapsedMilliseconds} ms");
         Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
-        Assert.Throws<ArgumentOutOfRangeException>(() => batcher.Submit(new DecodeOptions { Samples = 3 }, cancellationToken: Ct)); // can never fit
+        Assert.Throws<ArgumentOutOfRangeException>(() => batcher.Draw(new DecodeOptions { Temperature = 0.5f, Samples = 3 }, Deadline.None, cancellationToken: Ct)); // can never fit
 
         Assert.False(waiting.Result.IsCompleted);
         stop.Cancel();
@@ -200,26 +214,26 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
             .Select(_ => new StrokePoint((float)rng.NextDouble() * 2 - 1, (float)rng.NextDouble() * 2 - 1, rng.Next(6) == 0)).ToArray()).ToArray();
         var alone = sketches.Select(s => models.Sheep.Encode([s])[0]).ToArray();
 
-        using var encoder = new EncodeBatcher(models.Sheep, new BatchingOptions { EncodeBatchWait = TimeSpan.FromMilliseconds(50) }, new BatchMetrics(), NullLogger.Instance);
-        var codes = await Task.WhenAll(sketches.Select(s => encoder.EncodeAsync([s], Ct)));
+        using var encoder = Scheduler(models.Sheep, new() { MaxEncodeRunPoints = 1000 });
+        var codes = await Task.WhenAll(sketches.Select(s => encoder.EncodeAsync([s], Deadline.None, Ct)));
         for (int i = 0; i < sketches.Length; i++)
         {
             Assert.Equal(alone[i].Mu, codes[i][0].Mu);
             Assert.Equal(alone[i].Sigma, codes[i][0].Sigma);
         }
-        Assert.InRange(encoder.Runs, 1, sketches.Length - 1);
+        Assert.InRange(encoder.EncoderRuns, 1, sketches.Length);
     }
 
     [Fact]
     public async Task A_draining_batcher_refuses_new_runs_and_stop_all_ends_the_running_ones()
     {
-        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { MaxLiveRows = 1, MaxQueuedRequests = 5 }, new BatchMetrics(), NullLogger.Instance);
-        var running = batcher.Submit(new DecodeOptions { MaxSteps = 100_000_000 }, cancellationToken: Ct);
-        var waiting = batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: Ct);
+        using var batcher = Scheduler(models.Tiny, new() { MaxLiveRows = 1, MaxQueuedRequests = 5 });
+        var running = batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 }, Deadline.None, cancellationToken: Ct);
+        var waiting = batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5 }, Deadline.None, cancellationToken: Ct);
         while (batcher.LiveRows == 0) await Task.Delay(1, Ct);
 
         batcher.Refuse(new ServiceDrainingException("draining"));
-        Assert.Throws<ServiceDrainingException>(() => batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: Ct));
+        Assert.Throws<ServiceDrainingException>(() => batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5 }, Deadline.None, cancellationToken: Ct));
         Assert.False(running.IsCompleted); // what was taken goes on
 
         batcher.StopAll(new ServiceDrainingException("stopped"));
@@ -232,13 +246,13 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     [Fact]
     public async Task A_cancelled_run_leaves_the_queue_even_behind_a_run_that_waits_for_rows()
     {
-        using var batcher = new DecodeBatcher(models.Tiny, new BatchingOptions { MaxLiveRows = 2, MaxQueuedRequests = 2 }, new BatchMetrics(), NullLogger.Instance);
+        using var batcher = Scheduler(models.Tiny, new() { MaxLiveRows = 2, MaxQueuedRequests = 2 });
         using var stopRunning = new CancellationTokenSource();
-        batcher.Submit(new DecodeOptions { MaxSteps = 100_000_000 }, cancellationToken: stopRunning.Token); // takes one of two rows
+        batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 }, Deadline.None, cancellationToken: stopRunning.Token); // takes one of two rows
         while (batcher.LiveRows == 0) await Task.Delay(1, Ct);
-        var head = batcher.Submit(new DecodeOptions { Samples = 2, MaxSteps = 5 }, cancellationToken: Ct); // needs both rows: waits
+        var head = batcher.Draw(new DecodeOptions { Temperature = 0.5f, Samples = 2, MaxSteps = 5 }, Deadline.None, cancellationToken: Ct); // needs both rows: waits
         using var leave = new CancellationTokenSource();
-        var behind = batcher.Submit(new DecodeOptions { MaxSteps = 5 }, cancellationToken: leave.Token);
+        var behind = batcher.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5 }, Deadline.None, cancellationToken: leave.Token);
         Assert.Equal(2, batcher.QueuedRequests);
 
         leave.Cancel();

@@ -63,6 +63,14 @@ public sealed class ModelDirectoryTests
         (manifest with { DecoderSize = manifest.DecoderSize + 1 }).Write(folder);
         Assert.Equal("decoder_init.onnx output 'h' has dims [?, 7], expected [?, 8] from model.json", LoadFails(folder).Reason);
 
+        // Once: drawing_extent 0 loaded as healthy, then every polylines answer was a 500 ("Infinity cannot be written as JSON").
+        (manifest with { DrawingExtent = 0 }).Write(folder);
+        Assert.Equal("model.json: drawing_extent must be a positive number (polylines are resized to it)", LoadFails(folder).Reason);
+        (manifest with { DrawingExtent = -5 }).Write(folder);
+        Assert.StartsWith("model.json: drawing_extent", LoadFails(folder).Reason);
+        (manifest with { ScaleFactor = -1 }).Write(folder);
+        Assert.Equal("model.json: scale_factor must be a positive number", LoadFails(folder).Reason);
+
         (manifest with { FormatVersion = 2 }).Write(folder);
         Assert.Equal("model.json: format_version 2 is not supported (expected 1)", LoadFails(folder).Reason);
 
@@ -105,7 +113,7 @@ public sealed class ModelDirectoryTests
         // This project references the CPU-only ORT package, so CUDA is never there.
         Assert.False(model.UsesCuda);
         Assert.Contains(logger.Messages, m => m.StartsWith("CUDA execution provider unavailable, using CPU"));
-        Assert.Single(SketchDecoder.Decode(model, new DecodeOptions { MaxSteps = 3 }, Ct));
+        Assert.Single(SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, MaxSteps = 3 }, Ct));
     }
 
     [Fact]

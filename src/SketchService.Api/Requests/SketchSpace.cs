@@ -3,7 +3,7 @@ using SketchService.Api.Infrastructure;
 using SketchService.Core.Model;
 using SketchService.Core.Strokes;
 
-namespace SketchService.Api.Sketches;
+namespace SketchService.Api.Requests;
 
 /// <summary>
 /// Maps between the caller's coordinates and the model's space (training pixels ÷ scale_factor). Stroke-3 input is
@@ -31,9 +31,8 @@ public sealed class SketchSpace
     /// <paramref name="wholeDrawing"/> (to encode) is resized to its own bounding box, and a partial one (to continue)
     /// is taken to be in Quick Draw's 0–255 frame, so it is not enlarged as if it were whole.
     /// </summary>
-    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, SketchServiceOptions limits, string field, bool wholeDrawing)
+    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, int maxPoints, double maxCoordinate, string field, bool wholeDrawing)
     {
-        var (maxPoints, maxCoordinate) = (limits.MaxPoints, limits.MaxCoordinate);
         if (input is null) throw ApiProblem.Invalid(field, "a sketch is required: give 'strokes' (stroke-3) or 'polylines'");
         if ((input.Strokes is null) == (input.Polylines is null))
             throw ApiProblem.Invalid(field, "give exactly one of 'strokes' (stroke-3) or 'polylines'");

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
 
-namespace SketchService.Api.Sketches;
+namespace SketchService.Api.Requests;
 
 /// <summary>
 /// A sketch as sent by a client: exactly one of <see cref="Strokes"/> (stroke-3 rows <c>[dx, dy, pen_lifted]</c>

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using SketchService.Runtime.Decoding;
 
-namespace SketchService.Api.Endpoints;
+namespace SketchService.Api.Responses;
 
 /// <summary>How a decoding went; part of every response that draws (/complete, /decode, /generate, /interpolate, /arithmetic).</summary>
 public sealed record DecodeStats(

@@ -3,13 +3,13 @@ using System.Diagnostics.Metrics;
 namespace SketchService.Runtime.Scheduling;
 
 /// <summary>
-/// The batching instruments (meter "SketchService"), named after Triton's metrics where one fits
+/// The scheduling instruments (meter "SketchService"), named after Triton's metrics where one fits
 /// (nv_inference_pending_request_count, nv_inference_request_failure, nv_inference_first_response_histogram_ms, …):
 /// a Prometheus exporter turns <c>sketch.inference.pending_request_count</c> into
 /// <c>sketch_inference_pending_request_count</c>, adds <c>_seconds</c> for the unit s and <c>_total</c> to counters.
 /// Every measurement carries the tag <c>model</c>. See docs/metrics.md.
 /// </summary>
-public sealed class BatchMetrics : IDisposable
+public sealed class SchedulerMetrics : IDisposable
 {
     public const string MeterName = "SketchService";
 
@@ -19,13 +19,13 @@ public sealed class BatchMetrics : IDisposable
     private readonly Histogram<double> stepDuration, firstResponse, queueDuration;
     private readonly Counter<long> points, failures;
 
-    public BatchMetrics(IMeterFactory? factory = null)
+    public SchedulerMetrics(IMeterFactory? factory = null)
     {
         meter = factory?.Create(MeterName) ?? new Meter(MeterName);
         int[] sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
         double[] stepSeconds = [25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 0.1];
         double[] waitSeconds = [1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-        pending = meter.CreateUpDownCounter<int>("sketch.inference.pending_request_count", "{request}", "Requests waiting for decoder rows");
+        pending = meter.CreateUpDownCounter<int>("sketch.inference.pending_request_count", "{request}", "Requests waiting for the encoder or for decoder rows");
         liveRows = meter.CreateUpDownCounter<int>("sketch.inference.live_rows", "{row}", "Rows (samples being drawn) in the decoder batch");
         batchSize = meter.CreateHistogram("sketch.inference.batch_size", "{row}", "Rows per decoder step",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = sizes });
@@ -39,7 +39,7 @@ public sealed class BatchMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         points = meter.CreateCounter<long>("sketch.inference.points", "{point}", "Points sampled");
         failures = meter.CreateCounter<long>("sketch.inference.request_failure", "{request}",
-            "Requests refused or stopped, by reason: queue_full, cost_limit, deadline, canceled, error");
+            "Requests refused or stopped, by reason: queue_full, cost_limit, deadline, canceled, shutdown, error");
     }
 
     public void Pending(string model, int delta) => pending.Add(delta, Tag(model));

@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace SketchService.Api.Infrastructure;
+
+/// <summary>The settings (<see cref="SketchServiceOptions"/>, checked at start) and what the host takes from them: Kestrel's limits, JSON, shutdown.</summary>
+public static class Settings
+{
+    public static WebApplicationBuilder AddSketchSettings(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SketchServiceOptions>().BindConfiguration(SketchServiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(SketchServiceOptions.Section).Get<SketchServiceOptions>() ?? new();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            k.Limits.MaxConcurrentConnections = options.MaxConnections;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+        });
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = null;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "samples": "16" is a 400, not 16
+        });
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
+        return builder;
+    }
+}

@@ -1,0 +1,14 @@
+using System.ComponentModel;
+
+namespace SketchService.Api.Requests;
+
+/// <summary>A latent value given directly (<see cref="Z"/>) or as a sketch to encode (its posterior mean).</summary>
+public sealed record LatentOperand
+{
+    [Description("A latent vector (latent_size numbers).")]
+    public float[]? Z { get; init; }
+    [Description("Or a sketch as stroke-3 rows [dx, dy, pen_lifted] (encoded to its posterior mean).")]
+    public float[][]? Strokes { get; init; }
+    [Description("Or a sketch as Quick Draw polylines [[[x…],[y…]], …].")]
+    public float[][][]? Polylines { get; init; }
+}

@@ -1,0 +1,43 @@
+using System.ComponentModel;
+using SketchService.Api.Requests;
+using SketchService.Core.Rendering;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Decoding;
+
+namespace SketchService.Api.Responses;
+
+/// <summary>One decoded sketch in the caller's scale, with how its decoding went.</summary>
+public sealed record SketchResult(
+    [property: Description("Stroke-3 rows [dx, dy, pen_lifted].")] float[][] Strokes,
+    [property: Description("Absolute polylines [[[x…],[y…]], …].")] float[][][] Polylines,
+    [property: Description("Decoder steps sampled (the end-of-sketch step included).")] int Steps,
+    [property: Description("True when the model emitted end-of-sketch before max_steps.")] bool EndedByItself)
+{
+    public static SketchResult From(SketchOutput o, int steps, bool ended) => new(o.Strokes, o.Polylines, steps, ended);
+
+    public StrokePoint[] ToStroke3() => [.. Strokes.Select(r => new StrokePoint(r[0], r[1], r[2] > 0))];
+}
+
+/// <summary>How sketch results are sent: JSON, or a drawing for a human (SVG or PNG).</summary>
+public static class SketchResults
+{
+    /// <summary>Most sketches in one picture: 5 columns × 4 rows of 256 px cells, 1280 × 1024 px.</summary>
+    public const int MaxPictureSketches = 20;
+
+    /// <summary>Each decoded sketch in the caller's scale, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
+    public static IReadOnlyList<SketchResult> From(DecodeResult result, SketchSpace space, StrokePoint[]? prefix = null) =>
+        [.. result.Sketches.Select(s => SketchResult.From(space.ToOutput(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
+
+    /// <summary>JSON, or the sketches drawn as SVG or PNG (the request policy has bounded how many); <c>ct</c> stops a PNG being drawn.</summary>
+    public static Results<Ok<T>, ContentHttpResult, FileContentHttpResult> Respond<T>(T json, OutputFormat format, Func<IReadOnlyList<StrokePoint[]>> sketches,
+        CancellationToken ct, Func<IReadOnlyList<string>>? captions = null)
+    {
+        if (format is not (OutputFormat.Svg or OutputFormat.Png)) return TypedResults.Ok(json);
+        var drawn = sketches();
+        return format == OutputFormat.Svg
+            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke()), "image/svg+xml")
+            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct), "image/png");
+    }
+
+    private static int Columns(int n) => Math.Clamp(n, 1, 5);
+}

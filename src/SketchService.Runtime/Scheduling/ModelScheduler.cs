@@ -1,0 +1,495 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using SketchService.Core.Latent;
+using SketchService.Core.Strokes;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Models;
+
+namespace SketchService.Runtime.Scheduling;
+
+/// <summary>
+/// Every unit of one model's work — encodings and draws alike — admitted, costed, queued, run and stopped in one place.
+/// <list type="bullet">
+/// <item>Cost: a request's whole work is checked against <see cref="SchedulerOptions.MaxRequestCost"/> before any of it
+/// starts (<see cref="CheckCost"/>).</item>
+/// <item>Admission: one queue bound for everything that waits, for the encoder or for decoder rows; past it, a request is
+/// refused at once with <see cref="AdmissionRejectedException"/> (HTTP 429 with Retry-After).</item>
+/// <item>Two lanes, each a thread that alone changes the state of the work it holds, as vLLM's scheduler does
+/// (schedule → run → update): the encoder lane packs waiting sketches into runs of at most
+/// <see cref="SchedulerOptions.MaxEncodeRunPoints"/> padded points, so that no request holds the encoder for long and a
+/// run's memory is bounded; the decoder lane steps every live row of every draw together (continuous batching, as
+/// Orca and vLLM do). A draw whose z is its prefix's encoding passes from the first lane to the second without leaving
+/// the scheduler. The lanes run side by side, so encodings never stall the rows being drawn.</item>
+/// <item>Stopping: work whose client went away or whose <see cref="Deadline"/> passed leaves its queue or its rows at
+/// the next step of its lane, failing with <see cref="OperationCanceledException"/> or <see cref="DeadlineExceededException"/>.</item>
+/// </list>
+/// </summary>
+public sealed class ModelScheduler : IDisposable
+{
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
+    private readonly SchedulerOptions options;
+    private readonly SchedulerMetrics metrics;
+    private readonly ILogger logger;
+    private readonly DecodeBatch batch; // the decoder lane's alone
+    private readonly ManualResetEventSlim encoderWake = new(false), decoderWake = new(false);
+    private readonly Thread? encoderLane;
+    private readonly Thread decoderLane;
+
+    // Guarded by gate: what callers and lanes share.
+    private readonly object gate = new();
+    private readonly LinkedList<EncodeWork> encodeQueue = [];
+    private readonly LinkedList<DecodeRun> rowQueue = [];
+    private int reservedRows; // rows of admitted draws that are not in the batch yet
+    private int liveRows;
+    private bool stopping;
+    private Exception? refusing;   // Refuse: new work is turned away with it
+    private Exception? stopped;    // StopAll: all work fails with it
+    private bool stopLive;         // StopAll: the decoder lane still has to fail its rows
+
+    private long ticks, encoderRuns;
+
+    public ModelScheduler(SketchModel model, SchedulerOptions options, SchedulerMetrics metrics, ILogger logger)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxLiveRows, 1, nameof(options.MaxLiveRows));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxQueuedRequests, nameof(options.MaxQueuedRequests));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEncodeBatch, 1, nameof(options.MaxEncodeBatch));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxEncodeRunPoints, 1, nameof(options.MaxEncodeRunPoints));
+        Model = model;
+        this.options = options;
+        this.metrics = metrics;
+        this.logger = logger;
+        batch = new DecodeBatch(model, options.MaxLiveRows);
+        decoderLane = new Thread(DecoderLoop) { IsBackground = true, Name = $"decode {model.Id}" };
+        decoderLane.Start();
+        if (model.Manifest.IsVae)
+        {
+            encoderLane = new Thread(EncoderLoop) { IsBackground = true, Name = $"encode {model.Id}" };
+            encoderLane.Start();
+        }
+    }
+
+    public SketchModel Model { get; }
+
+    public SchedulerOptions Options => options;
+
+    /// <summary>Rows in the batch now; a draw's rows are gone before its result is.</summary>
+    public int LiveRows => batch.Rows;
+
+    /// <summary>Requests waiting for the encoder or for rows.</summary>
+    public int QueuedRequests
+    {
+        get { lock (gate) return encodeQueue.Count + rowQueue.Count; }
+    }
+
+    /// <summary>Decoder steps run so far.</summary>
+    public long Ticks => Interlocked.Read(ref ticks);
+
+    /// <summary>Encoder runs so far (each covers every sketch it packed).</summary>
+    public long EncoderRuns => Interlocked.Read(ref encoderRuns);
+
+    /// <summary>Refuses (<see cref="CostLimitException"/>, counted as cost_limit) a request whose whole work is more than one request may take.</summary>
+    public void CheckCost(WorkCost cost)
+    {
+        if (cost.Total <= options.MaxRequestCost) return;
+        metrics.Failure(Model.Id, "cost_limit");
+        throw new CostLimitException(cost, options.MaxRequestCost);
+    }
+
+    /// <summary>
+    /// Encodes sketches (stroke-3 in model space) together with whatever else waits for the encoder. Throws
+    /// <see cref="AdmissionRejectedException"/> at once when the queue is full.
+    /// </summary>
+    public Task<IReadOnlyList<LatentCode>> EncodeAsync(IReadOnlyList<StrokePoint[]> sketches, Deadline deadline, CancellationToken cancellationToken = default)
+    {
+        if (!Model.Manifest.IsVae) throw new InvalidOperationException($"{Model.Id} is decoder-only: it has no encoder");
+        if (sketches.Any(s => s.Length == 0)) throw new ArgumentException("cannot encode an empty sketch", nameof(sketches));
+        if (sketches.Count == 0) return Task.FromResult<IReadOnlyList<LatentCode>>([]);
+        var work = new EncodeWork([.. sketches], null, deadline, cancellationToken);
+        lock (gate)
+        {
+            Admitting(fits: false);
+            encodeQueue.AddLast(work);
+        }
+        metrics.Pending(Model.Id, 1);
+        encoderWake.Set();
+        return work.Completion!.Task;
+    }
+
+    /// <summary>
+    /// Queues a draw; it takes rows at the next decoder step where they are free (after its encoding, when its z is its
+    /// prefix's). Throws <see cref="AdmissionRejectedException"/> at once when rows are taken and the queue is full.
+    /// </summary>
+    public DecodeRun Draw(DecodeOptions decode, Deadline deadline, bool stream = false, CancellationToken cancellationToken = default)
+    {
+        var run = new DecodeRun(Model, decode, stream, deadline, cancellationToken);
+        if (run.Rows > options.MaxLiveRows)
+            throw new ArgumentOutOfRangeException(nameof(decode), $"{run.Rows} samples: at most {options.MaxLiveRows} rows are decoded at once");
+        lock (gate)
+        {
+            Admitting(fits: !run.NeedsZ && liveRows + reservedRows + run.Rows <= options.MaxLiveRows);
+            reservedRows += run.Rows;
+            if (run.NeedsZ) encodeQueue.AddLast(new EncodeWork([run.Prefix], run, deadline, cancellationToken));
+            else rowQueue.AddLast(run);
+        }
+        metrics.Pending(Model.Id, 1);
+        (run.NeedsZ ? encoderWake : decoderWake).Set();
+        return run;
+    }
+
+    /// <summary>From now on, new work is refused with <paramref name="reason"/>; work already queued or running goes on (a drain).</summary>
+    public void Refuse(Exception reason)
+    {
+        lock (gate) refusing = reason;
+    }
+
+    /// <summary>Fails every queued and running piece of work with <paramref name="reason"/> (the end of a drain); new work is refused with it.</summary>
+    public void StopAll(Exception reason)
+    {
+        List<EncodeWork> works;
+        List<DecodeRun> runs;
+        lock (gate)
+        {
+            stopped = reason;
+            stopLive = true;
+            works = [.. encodeQueue];
+            runs = [.. rowQueue];
+            foreach (var w in works)
+            {
+                w.Over = true;
+                Release(w);
+            }
+            foreach (var r in runs) reservedRows -= r.Rows;
+            encodeQueue.Clear();
+            rowQueue.Clear();
+        }
+        metrics.Pending(Model.Id, -(works.Count + runs.Count));
+        foreach (var w in works) w.Fail(reason);
+        foreach (var r in runs) r.Fail(reason);
+        decoderWake.Set();
+        encoderWake.Set();
+    }
+
+    public void Dispose()
+    {
+        lock (gate) stopping = true;
+        decoderWake.Set();
+        encoderWake.Set();
+        encoderLane?.Join();
+        decoderLane.Join();
+        StopAll(new ServiceDrainingException("the service is shutting down"));
+        batch.Dispose();
+        decoderWake.Dispose();
+        encoderWake.Dispose();
+    }
+
+    /// <summary>The one admission rule, under the gate: refused while stopping; past the queue bound unless it can start at once.</summary>
+    private void Admitting(bool fits)
+    {
+        if (stopping) throw new ServiceDrainingException("the service is shutting down");
+        if ((stopped ?? refusing) is { } reason) throw reason;
+        int waiting = encodeQueue.Count + rowQueue.Count;
+        if (fits || waiting < options.MaxQueuedRequests) return;
+        metrics.Failure(Model.Id, "queue_full");
+        throw new AdmissionRejectedException(Model.Id, waiting, RetryAfter);
+    }
+
+    /// <summary>Under the gate: the rows a draw still waiting for its encoding had reserved.</summary>
+    private void Release(EncodeWork work)
+    {
+        if (work.Draw is { } run) reservedRows -= run.Rows;
+    }
+
+    // ---- encoder lane ------------------------------------------------------------------------------------------------
+
+    /// <summary>The sketches of one request still to encode: an encoding, or a draw whose z is its prefix's encoding.</summary>
+    private sealed class EncodeWork(StrokePoint[][] sketches, DecodeRun? draw, Deadline deadline, CancellationToken token)
+    {
+        public StrokePoint[][] Sketches { get; } = sketches;
+        public DecodeRun? Draw { get; } = draw;
+        public LatentCode[] Codes { get; } = new LatentCode[sketches.Length];
+        public TaskCompletionSource<IReadOnlyList<LatentCode>>? Completion { get; } =
+            draw is null ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        public long SubmittedAt { get; } = Stopwatch.GetTimestamp();
+        /// <summary>Sketches handed to encoder runs, and encoded; the work leaves the queue once all are handed out.</summary>
+        public int Taken, Encoded;
+        /// <summary>Failed or delivered: results of runs still in flight for it are dropped.</summary>
+        public bool Over;
+
+        public Exception? StoppedBy(long now) =>
+            Draw?.StoppedBy(now)
+            ?? (token.IsCancellationRequested ? new OperationCanceledException(token)
+                : deadline.HasPassed(now) ? new DeadlineExceededException(deadline.Length!.Value) : null);
+
+        public void Fail(Exception e)
+        {
+            if (Draw is { } run) run.Fail(e);
+            else Completion!.TrySetException(e);
+        }
+    }
+
+    private void EncoderLoop()
+    {
+        var slice = new List<(EncodeWork Work, int Index)>();
+        var failed = new List<(EncodeWork Work, Exception Why)>();
+        while (true)
+        {
+            // schedule: drop what was stopped, pack a run from the head of the queue
+            slice.Clear();
+            failed.Clear();
+            lock (gate)
+            {
+                long now = Stopwatch.GetTimestamp();
+                foreach (var work in encodeQueue)
+                    if (work.StoppedBy(now) is { } why) failed.Add((work, why));
+                int longest = 0;
+                for (var head = encodeQueue.First; head is not null && slice.Count < options.MaxEncodeBatch; head = encodeQueue.First)
+                {
+                    var work = head.Value;
+                    if (failed.Any(f => f.Work == work)) break; // stopped: leaves the queue below, the run waits for the next round
+                    int length = Math.Max(longest, work.Sketches[work.Taken].Length);
+                    if (slice.Count > 0 && length * (slice.Count + 1) > options.MaxEncodeRunPoints) break;
+                    longest = length;
+                    slice.Add((work, work.Taken++));
+                    if (work.Taken == work.Sketches.Length)
+                    {
+                        encodeQueue.RemoveFirst();
+                        metrics.Pending(Model.Id, -1);
+                    }
+                }
+                if (slice.Count == 0 && failed.Count == 0)
+                {
+                    if (stopping) break;
+                    encoderWake.Reset(); // a Set after this (new work) is not lost
+                }
+            }
+            foreach (var (work, why) in failed) Stop(work, why);
+            if (slice.Count == 0)
+            {
+                if (failed.Count == 0) encoderWake.Wait();
+                continue;
+            }
+
+            // run
+            IReadOnlyList<LatentCode> codes;
+            try
+            {
+                codes = Model.Encode([.. slice.Select(s => s.Work.Sketches[s.Index])]);
+                Interlocked.Increment(ref encoderRuns);
+                metrics.EncoderBatch(Model.Id, slice.Count);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Encoder run of {Model} failed over {Sketches} sketches", Model.Id, slice.Count);
+                foreach (var work in slice.Select(s => s.Work).Distinct()) Stop(work, e, "error");
+                continue;
+            }
+
+            // update: hand each code to its work; a finished encoding completes, a finished draw's prefix goes to the rows
+            List<EncodeWork> done = [];
+            bool toRows = false;
+            lock (gate)
+            {
+                for (int k = 0; k < slice.Count; k++)
+                {
+                    var (work, index) = slice[k];
+                    if (work.Over) continue;
+                    work.Codes[index] = codes[k];
+                    if (++work.Encoded < work.Sketches.Length) continue;
+                    if ((stopped ?? work.StoppedBy(Stopwatch.GetTimestamp())) is { } why)
+                    {
+                        failed.Add((work, why)); // Stop below
+                        continue;
+                    }
+                    work.Over = true;
+                    if (work.Draw is { } run)
+                    {
+                        run.UseEncoding(work.Codes[0].Mu);
+                        rowQueue.AddLast(run);
+                        toRows = true;
+                    }
+                    else done.Add(work);
+                }
+            }
+            foreach (var work in done) work.Completion!.TrySetResult(work.Codes);
+            foreach (var (work, why) in failed) Stop(work, why);
+            if (toRows)
+            {
+                metrics.Pending(Model.Id, 1);
+                decoderWake.Set();
+            }
+        }
+    }
+
+    /// <summary>Fails a piece of encoder work (out of the queue if it still waits there, its rows released), counting why.</summary>
+    private void Stop(EncodeWork work, Exception why, string? reason = null)
+    {
+        bool queued;
+        lock (gate)
+        {
+            if (work.Over) return;
+            work.Over = true;
+            queued = encodeQueue.Remove(work);
+            Release(work);
+        }
+        if (queued) metrics.Pending(Model.Id, -1);
+        work.Fail(why);
+        metrics.Failure(Model.Id, reason ?? StopReason(why));
+    }
+
+    // ---- decoder lane ------------------------------------------------------------------------------------------------
+
+    private void DecoderLoop()
+    {
+        while (true)
+        {
+            bool stopAll;
+            lock (gate)
+            {
+                stopAll = stopLive;
+                stopLive = false;
+            }
+            if (stopAll) FailLive(stopped!);
+            Admit();
+            int before = batch.Rows;
+            foreach (var run in batch.RemoveStopped())
+                metrics.Failure(Model.Id, StopReason(run.Result.Exception?.InnerException));
+            Count(batch.Rows - before);
+            if (batch.Rows == 0)
+            {
+                lock (gate)
+                {
+                    if (rowQueue.Count > 0 || stopLive) continue;
+                    if (stopping) break;
+                    decoderWake.Reset(); // a Set after this is not lost
+                }
+                decoderWake.Wait();
+                continue;
+            }
+            Tick();
+            lock (gate)
+                if (stopping) break;
+        }
+        FailLive(new ServiceDrainingException("the service is shutting down"));
+    }
+
+    private void FailLive(Exception reason)
+    {
+        int rows = batch.Rows;
+        var running = batch.Runs.ToList();
+        batch.Clear();
+        Count(-rows);
+        foreach (var run in running) run.Fail(reason);
+    }
+
+    /// <summary>
+    /// Moves waiting draws into the batch, first come first served, while their rows fit (nobody overtakes a waiting
+    /// draw), and drops every waiting draw that was cancelled or passed its deadline, wherever it waits.
+    /// </summary>
+    private void Admit()
+    {
+        List<DecodeRun> admitted = [];
+        List<(DecodeRun Run, Exception Why)> dropped = [];
+        lock (gate)
+        {
+            long now = Stopwatch.GetTimestamp();
+            int free = batch.FreeRows;
+            bool blocked = false;
+            for (var node = rowQueue.First; node is not null;)
+            {
+                var next = node.Next;
+                var run = node.Value;
+                if (run.StoppedBy(now) is { } why)
+                {
+                    rowQueue.Remove(node);
+                    reservedRows -= run.Rows;
+                    dropped.Add((run, why));
+                }
+                else if (!blocked && run.Rows <= free)
+                {
+                    rowQueue.Remove(node);
+                    free -= run.Rows;
+                    reservedRows -= run.Rows;
+                    liveRows += run.Rows; // counted as live in the same lock that stops counting them as reserved
+                    admitted.Add(run);
+                }
+                else blocked = true;
+                node = next;
+            }
+        }
+        if (admitted.Count + dropped.Count > 0) metrics.Pending(Model.Id, -(admitted.Count + dropped.Count));
+        foreach (var (run, why) in dropped)
+        {
+            run.Fail(why);
+            metrics.Failure(Model.Id, StopReason(why));
+        }
+        foreach (var run in admitted)
+        {
+            try
+            {
+                batch.Add(run);
+                metrics.LiveRows(Model.Id, run.Rows);
+                metrics.Queued(Model.Id, Stopwatch.GetElapsedTime(run.SubmittedAt).TotalSeconds);
+            }
+            catch (Exception e)
+            {
+                lock (gate) liveRows -= run.Rows;
+                logger.LogError(e, "Starting a decode on {Model} failed", Model.Id);
+                metrics.Failure(Model.Id, "error");
+                run.Fail(e);
+            }
+        }
+    }
+
+    private void Tick()
+    {
+        int rows = batch.Rows;
+        long start = Stopwatch.GetTimestamp();
+        IReadOnlyList<DecodeRun> finished;
+        try
+        {
+            finished = batch.Step();
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Decoder step of {Model} failed over {Rows} rows; their requests fail", Model.Id, rows);
+            metrics.Failure(Model.Id, "error");
+            Count(-rows);
+            return;
+        }
+        Interlocked.Increment(ref ticks);
+        metrics.Step(Model.Id, rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        int sampled = Record(batch.Runs) + Record(finished);
+        if (sampled > 0) metrics.Points(Model.Id, sampled);
+        Count(batch.Rows - rows);
+    }
+
+    /// <summary>Points sampled by these draws this tick; time to first point for those that just sampled their first.</summary>
+    private int Record(IReadOnlyList<DecodeRun> runs)
+    {
+        int sampled = 0;
+        foreach (var run in runs)
+        {
+            sampled += run.LastStep.Length;
+            if (run.StepIndex == 1 && run.LastStep.Length > 0)
+                metrics.FirstResponse(Model.Id, Stopwatch.GetElapsedTime(run.SubmittedAt, run.FirstPointAt).TotalSeconds);
+        }
+        return sampled;
+    }
+
+    private void Count(int delta)
+    {
+        if (delta == 0) return;
+        lock (gate) liveRows += delta;
+        metrics.LiveRows(Model.Id, delta);
+    }
+
+    /// <summary>The failure metric's reason for work that was stopped.</summary>
+    private static string StopReason(Exception? why) => why switch
+    {
+        DeadlineExceededException => "deadline",
+        OperationCanceledException => "canceled",
+        ServiceDrainingException => "shutdown",
+        _ => "error",
+    };
+}

@@ -1,0 +1,142 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SketchService.Api.Infrastructure;
+using SketchService.Runtime.Scheduling;
+
+namespace SketchService.Api.Tests;
+
+/// <summary>Paths the rules were once not written for: each test is a defect found against the service, kept out.</summary>
+[Collection("Api")]
+public sealed class RulebookTests(ApiFactory app)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static object Sketch(int points) => new { strokes = Enumerable.Range(0, points).Select(i => new[] { 3f, i % 2 == 0 ? 2f : -2f, i % 25 == 24 ? 1f : 0f }).ToArray() };
+
+    [Fact]
+    public async Task Arithmetic_with_more_operands_than_the_limit_is_refused_before_anything_is_encoded()
+    {
+        // Once: 183 one-point operands and one of 2000 points padded into one encoder run took 1.5 GB and kept it.
+        var operands = Enumerable.Range(0, 183).ToDictionary(i => $"o{i}", _ => Sketch(1));
+        operands["big"] = Sketch(2000);
+        using var client = app.Client();
+        var runs = app.Scheduler("tiny").EncoderRuns;
+        var (response, body) = await client.PostJson("/arithmetic", new { model = "tiny", expression = "big", operands, max_steps = 1 });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("operands: has 184 operands; the limit is 16", (string)body!["detail"]!);
+        Assert.Equal(runs, app.Scheduler("tiny").EncoderRuns);
+    }
+
+    [Fact]
+    public async Task Encoding_counts_in_the_cost_of_a_request()
+    {
+        using var client = app.Client();
+        var operands = Enumerable.Range(0, 16).ToDictionary(i => $"o{i}", _ => Sketch(2000));
+        var expression = string.Join("+", operands.Keys);
+        var (response, _) = await client.PostJson("/arithmetic", new { model = "tiny", expression, operands, max_steps = 10 });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // 16 operands of 2000 points: encoded in runs of bounded size
+        // Decoding alone, 16 × (2000 + 100 000), is exactly the test's limit; encoding the 2000 points puts it over.
+        var limit = 16 * (ApiFactory.MaxStepsCap + 2000);
+        var (refused, problem) = await client.PostJson("/complete", new { model = "tiny", sketch = Sketch(2000), samples = 16, max_steps = ApiFactory.MaxStepsCap });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(limit, (int)problem!["limit"]!);
+        Assert.Contains("2000 encoding", (string)problem["detail"]!);
+    }
+
+    [Fact]
+    public async Task A_picture_never_exceeds_5_by_4_cells()
+    {
+        using var client = app.Client();
+        using var response = await client.PostAsync("/generate?format=png",
+            new StringContent("""{"model":"tiny","samples":16,"max_steps":5,"seed":1}""", Encoding.UTF8, "application/json"), Ct);
+        var png = await response.Content.ReadAsByteArrayAsync(Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (width, height) = (BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
+        Assert.True(width <= 1280 && height <= 1024, $"{width} × {height}");
+    }
+
+    [Fact]
+    public async Task Complete_answers_the_picture_its_accept_header_asks_for()
+    {
+        using var client = app.Client();
+        var body = new { model = "tiny", sketch = Sketch(3), max_steps = 5, seed = 1 };
+        var (png, _) = await client.PostJson("/complete", body, accept: "image/png");
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        var (svg, _) = await client.PostJson("/complete", body, accept: "image/svg+xml");
+        Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType?.MediaType);
+        var (none, problem) = await client.PostJson("/complete", body, accept: "text/csv");
+        Assert.Equal(HttpStatusCode.NotAcceptable, none.StatusCode);
+        Assert.Contains("text/event-stream", (string)problem!["detail"]!);
+    }
+
+    [Theory]
+    [InlineData("/decode")]
+    [InlineData("/generate")]
+    [InlineData("/complete")]
+    public async Task The_temperature_echoed_is_the_one_sent(string path)
+    {
+        using var client = app.Client();
+        var (response, body) = await client.PostJson(path, new { model = "tiny", z = new float[4], sketch = Sketch(3), temperature = 0.3, max_steps = 3, seed = 1 });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("0.3", body!["temperature"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_problem_for_a_client_that_has_gone_is_not_an_error()
+    {
+        // Once: a 429 to a client that had left was written with its RequestAborted token, threw, and was logged as a 500.
+        var logger = new LevelLogger();
+        var handler = new ApiProblemHandler(new NoProblems(), logger);
+        using var gone = new CancellationTokenSource();
+        gone.Cancel();
+        var http = new DefaultHttpContext { RequestAborted = gone.Token };
+        Assert.True(await handler.TryHandleAsync(http, new AdmissionRejectedException("tiny", 64, TimeSpan.FromSeconds(1)), Ct));
+        Assert.Equal(499, http.Response.StatusCode);
+        Assert.DoesNotContain(logger.Levels, l => l >= LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_body_that_trickles_in_is_cut_off()
+    {
+        // Once: 500 bodies at 300 B/s held 500 connections for as long as they liked.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port, Ct);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /encode HTTP/1.1\r\nHost: {app.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"model\":\"tiny\","), Ct);
+        var answer = new StringBuilder();
+        var buffer = new byte[4096];
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(30));
+        var read = stream.ReadAsync(buffer, limit.Token).AsTask();
+        while (!read.IsCompleted)
+        {
+            try { await stream.WriteAsync(" "u8.ToArray(), limit.Token); } // 10 bytes a second, far below the minimum rate
+            catch (IOException) { break; }
+            await Task.WhenAny(read, Task.Delay(100, limit.Token));
+        }
+        var n = await read;
+        answer.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        Assert.StartsWith("HTTP/1.1 408", answer.ToString());
+        Assert.Contains("application/problem+json", answer.ToString());
+    }
+
+    private sealed class LevelLogger : ILogger<ApiProblemHandler>
+    {
+        public List<LogLevel> Levels { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) => Levels.Add(logLevel);
+    }
+
+    private sealed class NoProblems : IProblemDetailsService
+    {
+        public ValueTask WriteAsync(ProblemDetailsContext context) => throw new InvalidOperationException("nothing is written to a client that has gone");
+    }
+}

@@ -1,0 +1,103 @@
+using SketchService.Core.Strokes;
+using SketchService.Runtime;
+using SketchService.Runtime.Decoding;
+using SketchService.Runtime.Scheduling;
+using static SketchService.Libraries.Tests.Runtime.BatchingTests;
+
+namespace SketchService.Libraries.Tests.Runtime;
+
+/// <summary>The scheduler's rules beyond batching: one cost check, one queue bound, encoder runs that no request can hold.</summary>
+public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static StrokePoint[] Scribble(int points, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, points).Select(i => new StrokePoint((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, i % 20 == 19))];
+    }
+
+    [Fact]
+    public async Task A_flood_of_encodings_does_not_hold_up_a_draw_that_needs_no_encoding()
+    {
+        using var scheduler = Scheduler(models.Sheep, new() { MaxQueuedRequests = 100, MaxEncodeRunPoints = 2000 });
+        var flood = Enumerable.Range(0, 40).Select(i => scheduler.EncodeAsync([Scribble(2000, i)], Deadline.None, Ct)).ToArray();
+        var zero = new float[models.Sheep.Manifest.LatentSize];
+        var draw = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 20, Seed = 1, Z = [zero] }, Deadline.None, cancellationToken: Ct);
+        await draw.Result;
+        // The draw went by the decoder lane while the encoder lane still had the flood before it.
+        Assert.Contains(flood, t => !t.IsCompleted);
+        await Task.WhenAll(flood);
+    }
+
+    [Fact]
+    public async Task Encoder_runs_stay_within_their_padded_points_and_give_what_encoding_alone_gives()
+    {
+        using var scheduler = Scheduler(models.Sheep, new() { MaxEncodeRunPoints = 600, MaxEncodeBatch = 8 });
+        StrokePoint[][] sketches = [.. Enumerable.Range(0, 6).Select(i => Scribble(250, 10 + i))];
+        var codes = await scheduler.EncodeAsync(sketches, Deadline.None, Ct); // one request, split over runs of ≤ 2 sketches
+        Assert.Equal(3, scheduler.EncoderRuns);
+        for (var i = 0; i < sketches.Length; i++) Assert.Equal(models.Sheep.Encode([sketches[i]])[0].Mu, codes[i].Mu);
+    }
+
+    [Fact]
+    public async Task A_draw_whose_z_is_its_prefix_encoding_matches_decoding_from_that_encoding()
+    {
+        using var scheduler = Scheduler(models.Sheep);
+        var prefix = Scribble(30, 3);
+        var options = new DecodeOptions { Temperature = 0.3f, MaxSteps = 60, Seed = 9, Prefix = prefix, ZFromPrefix = true };
+        var result = await scheduler.Draw(options, Deadline.None, cancellationToken: Ct).Result;
+        var mu = models.Sheep.Encode([prefix])[0].Mu;
+        var alone = SketchDecoder.Decode(models.Sheep, options with { ZFromPrefix = false, Z = [mu] }, Ct);
+        Assert.Equal(alone.Select(s => s.Points), result.Sketches.Select(s => s.Points));
+        Assert.Equal(mu, result.Z![0]);
+    }
+
+    [Fact]
+    public async Task Encodings_past_their_deadline_or_cancelled_leave_the_queue()
+    {
+        using var scheduler = Scheduler(models.Sheep, new() { MaxQueuedRequests = 100, MaxEncodeRunPoints = 2000 });
+        var ahead = Enumerable.Range(0, 10).Select(i => scheduler.EncodeAsync([Scribble(2000, i)], Deadline.None, Ct)).ToArray();
+        using var leave = new CancellationTokenSource();
+        var cancelled = scheduler.EncodeAsync([Scribble(2000, 50)], Deadline.None, leave.Token);
+        var late = scheduler.EncodeAsync([Scribble(2000, 51)], Deadline.After(TimeSpan.FromMilliseconds(1)), Ct);
+        var drawLate = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, Prefix = Scribble(100, 52), ZFromPrefix = true },
+            Deadline.After(TimeSpan.FromMilliseconds(1)), cancellationToken: Ct);
+        leave.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        await Assert.ThrowsAsync<DeadlineExceededException>(() => late);
+        await Assert.ThrowsAsync<DeadlineExceededException>(() => drawLate.Result);
+        await Task.WhenAll(ahead);
+        Assert.Equal(0, scheduler.QueuedRequests);
+        Assert.Equal(0, scheduler.LiveRows);
+    }
+
+    [Fact]
+    public async Task Encodings_count_against_the_one_queue_bound()
+    {
+        using var scheduler = Scheduler(models.Sheep, new() { MaxQueuedRequests = 2, MaxEncodeRunPoints = 2000 });
+        var taken = scheduler.EncodeAsync([Scribble(2000, 1)], Deadline.None, Ct); // the encoder lane takes it at once
+        while (scheduler.QueuedRequests > 0) await Task.Delay(1, Ct);
+        var waiting = new[] { scheduler.EncodeAsync([Scribble(2000, 2)], Deadline.None, Ct), scheduler.EncodeAsync([Scribble(2000, 3)], Deadline.None, Ct) };
+        var zero = new float[models.Sheep.Manifest.LatentSize];
+        // Rows are free, but a draw that first needs its encoding waits in the same queue, which is full.
+        if (scheduler.QueuedRequests == 2)
+            Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, Prefix = Scribble(10, 4), ZFromPrefix = true }, Deadline.None, cancellationToken: Ct));
+        // A draw with its z given can start at once: refusing it would gain nothing.
+        await scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5, Z = [zero] }, Deadline.None, cancellationToken: Ct).Result;
+        await Task.WhenAll([taken, .. waiting]);
+    }
+
+    [Fact]
+    public void A_request_costlier_than_the_limit_is_refused_before_any_work()
+    {
+        using var scheduler = new ModelScheduler(models.Sheep, new SchedulerOptions
+        {
+            MaxLiveRows = 8, MaxQueuedRequests = 8, MaxRequestCost = 1000, MaxEncodeBatch = 8, MaxEncodeRunPoints = 1000,
+        }, new SchedulerMetrics(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        scheduler.CheckCost(WorkCost.Encode([400]) + WorkCost.Draw(1, 100, 500)); // 400 + 600
+        var e = Assert.Throws<CostLimitException>(() => scheduler.CheckCost(WorkCost.Encode([401]) + WorkCost.Draw(1, 100, 500)));
+        Assert.Equal(1001, e.Cost.Total);
+        Assert.Equal(0, scheduler.EncoderRuns);
+    }
+}
