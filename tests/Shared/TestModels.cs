@@ -1,11 +1,31 @@
 using SketchService.Core.Model;
 using SketchService.Export;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Tests;
 
 /// <summary>Model folders written by <see cref="ModelWriter"/> for runtime tests.</summary>
 internal static class TestModels
 {
+    /// <summary>Weights written to a temporary model folder and loaded; disposing unloads the model and deletes the folder.</summary>
+    public sealed class Loaded(SketchModel model, TempFolder folder) : IDisposable
+    {
+        public SketchModel Model { get; } = model;
+
+        public void Dispose()
+        {
+            Model.Dispose();
+            folder.Dispose();
+        }
+    }
+
+    public static Loaded Load(SketchRnnWeights weights, int maxSeqLen = 50)
+    {
+        var folder = new TempFolder();
+        Write(folder.Path, weights, maxSeqLen);
+        return new Loaded(SketchModel.Load(folder.Path), folder);
+    }
+
     public static ModelManifest Write(string folder, SketchRnnWeights weights, int maxSeqLen = 50) =>
         ModelWriter.Write(folder, weights, new ModelManifest
         {

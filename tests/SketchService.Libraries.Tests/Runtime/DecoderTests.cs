@@ -17,9 +17,8 @@ public sealed class DecoderTests
     public void Stepping_matches_the_reference(bool vae)
     {
         var w = TestWeights.Random(11, vae, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         const int batch = 3;
         var rng = new Random(12);
         float[][]? z = vae ? [.. Enumerable.Range(0, batch).Select(_ => TestWeights.Values(rng, Z, 2f))] : null;
@@ -52,9 +51,8 @@ public sealed class DecoderTests
     public void Encode_matches_the_reference_with_sigma_from_presig()
     {
         var w = TestWeights.Random(13, vae: true, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         var rng = new Random(14);
         var sketches = new[] { 9, 3, 1 }.Select(n => Enumerable.Range(0, n).Select(_ => new StrokePoint((float)rng.NextDouble() * 2 - 1, (float)rng.NextDouble(), rng.Next(3) == 0)).ToArray()).ToArray();
 
@@ -73,9 +71,8 @@ public sealed class DecoderTests
     public void Stepping_allocates_no_managed_memory()
     {
         var w = TestWeights.Random(15, vae: true, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         using var decoder = new SketchDecoder(model, new DecodeOptions { Samples = 2, Z = [new float[Z], new float[Z]], MaxSteps = 1000, Temperature = 0.2f, Seed = 1 }, Ct);
         for (int i = 0; i < 10; i++) decoder.Next(Ct);
 
@@ -95,9 +92,8 @@ public sealed class DecoderTests
     [Fact]
     public void Greedy_decoding_gives_the_most_likely_mean_and_pen_every_step()
     {
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 1, up: 3, end: -2), vae: true), maxSeqLen: 12);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 1, up: 3, end: -2), vae: true), maxSeqLen: 12);
+        var model = loaded.Model;
         var sketches = SketchDecoder.Decode(model, new DecodeOptions { Samples = 2, Temperature = 0, Z = [new float[4], new float[4]] }, Ct);
         foreach (var s in sketches)
         {
@@ -110,9 +106,8 @@ public sealed class DecoderTests
     [Fact]
     public void End_of_sketch_ends_a_sample_without_its_point()
     {
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 0, up: 0, end: 5)));
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 0, up: 0, end: 5)));
+        var model = loaded.Model;
         using var decoder = new SketchDecoder(model, new DecodeOptions { Samples = 2, Temperature = 0 }, Ct);
         var first = decoder.Next(Ct).ToArray();
         Assert.Equal([new DecodedPoint(0, 1.5f, -0.5f, PenState.End, 0, 0), new DecodedPoint(1, 1.5f, -0.5f, PenState.End, 0, 0)], first);
@@ -128,9 +123,8 @@ public sealed class DecoderTests
     public void Ended_samples_stop_producing_while_others_run()
     {
         // Pen: end with probability ~1/2 at τ = 1, so samples end at different steps.
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 0, up: -10, end: 0)), maxSeqLen: 200);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 0, up: -10, end: 0)), maxSeqLen: 200);
+        var model = loaded.Model;
         using var decoder = new SketchDecoder(model, new DecodeOptions { Samples = 8, Temperature = 1, Seed = 5 }, Ct);
         var seen = new HashSet<int>();
         var ends = new List<int>();
@@ -147,9 +141,8 @@ public sealed class DecoderTests
     [Fact]
     public void Same_seed_same_sketches_different_seed_different()
     {
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 3, up: 1, end: -8)), maxSeqLen: 30);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 3, up: 1, end: -8)), maxSeqLen: 30);
+        var model = loaded.Model;
         IReadOnlyList<DecodedSketch> Run(int seed) => SketchDecoder.Decode(model, new DecodeOptions { Samples = 3, Temperature = 0.8f, Seed = seed }, Ct);
         var a = Run(1);
         var b = Run(1);
@@ -169,9 +162,8 @@ public sealed class DecoderTests
     public void Prefix_priming_equals_stepping_through_it_with_the_reference()
     {
         var w = TestWeights.Random(16, vae: true, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         var rng = new Random(17);
         var z = TestWeights.Values(rng, Z, 1.5f);
         var prefix = Enumerable.Range(0, 6).Select(i => new StrokePoint((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, i == 2)).ToArray();
@@ -204,9 +196,8 @@ public sealed class DecoderTests
     public void Prefix_priming_equals_stepping_through_it_manually_when_sampling()
     {
         var w = TestWeights.Random(18, vae: false, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         StrokePoint[] prefix = [new(0.3f, -0.2f, false), new(0.1f, 0.4f, true), new(-0.5f, 0, false)];
         var decoded = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.7f, Prefix = prefix, MaxSteps = 10, Seed = 99 }, Ct)[0];
 
@@ -232,9 +223,8 @@ public sealed class DecoderTests
     [Fact]
     public void Cancellation_stops_the_loop_within_one_step()
     {
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: 1000);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: 1000);
+        var model = loaded.Model;
         using var cts = new CancellationTokenSource();
         using var decoder = new SketchDecoder(model, new DecodeOptions { Temperature = 0.5f, Samples = 2, Seed = 3 }, Ct);
         int steps = 0;
@@ -253,9 +243,8 @@ public sealed class DecoderTests
     public void Options_are_checked()
     {
         var w = TestWeights.Random(19, vae: true, E, H, Z, M);
-        using var dir = new TempFolder();
-        TestModels.Write(dir.Path, w);
-        using var model = SketchModel.Load(dir.Path);
+        using var loaded = TestModels.Load(w);
+        var model = loaded.Model;
         Assert.Throws<ArgumentException>(() => model.CreateDecoder(1));
         Assert.Throws<ArgumentException>(() => model.CreateDecoder(2, [new float[Z]]));
         Assert.Throws<ArgumentException>(() => model.CreateDecoder(1, [new float[Z + 1]]));
