@@ -82,7 +82,13 @@ public sealed class RulebookTests(ApiFactory app)
     public async Task The_temperature_echoed_is_the_one_sent(string path)
     {
         using var client = app.Client();
-        var (response, body) = await client.PostJson(path, new { model = "tiny", z = new float[4], sketch = Sketch(3), temperature = 0.3, max_steps = 3, seed = 1 });
+        object request = path switch
+        {
+            "/decode" => new { model = "tiny", z = new float[4], temperature = 0.3, max_steps = 3, seed = 1 },
+            "/generate" => new { model = "tiny", temperature = 0.3, max_steps = 3, seed = 1 },
+            _ => new { model = "tiny", sketch = Sketch(3), temperature = 0.3, max_steps = 3, seed = 1 },
+        };
+        var (response, body) = await client.PostJson(path, request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("0.3", body!["temperature"]!.ToJsonString());
     }
@@ -125,6 +131,38 @@ public sealed class RulebookTests(ApiFactory app)
         answer.Append(Encoding.ASCII.GetString(buffer, 0, n));
         Assert.StartsWith("HTTP/1.1 408", answer.ToString());
         Assert.Contains("application/problem+json", answer.ToString());
+    }
+
+    [Fact]
+    public async Task An_unknown_member_is_a_400_naming_it_not_a_silent_default()
+    {
+        using var client = app.Client();
+        var (response, body) = await client.PostJson("/complete", """{"model":"tiny","sketch":{"strokes":[[1,2,0]]},"maxSteps":5}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'maxSteps'", (string)body!["detail"]!);
+    }
+
+    [Fact]
+    public async Task A_sketch_cut_at_max_steps_keeps_its_pen_down_in_both_forms()
+    {
+        using var client = app.Client();
+        var (_, body) = await client.PostJson("/complete", new { model = "tiny", sketch = new { polylines = new[] { new[] { new[] { 0f, 10 }, new[] { 0f, 5 } } } }, max_steps = 5, seed = 1 });
+        var sketch = body!["sketches"]![0]!;
+        Assert.False((bool)sketch["ended_by_itself"]!);
+        Assert.Equal(0f, sketch["strokes"]!.Rows()[^1][2]); // the tiny model never lifts its pen: the last stroke is unfinished
+    }
+
+    [Theory]
+    [InlineData("/health/ready", 200, Serilog.Events.LogEventLevel.Verbose)]
+    [InlineData("/health/ready", 503, Serilog.Events.LogEventLevel.Warning)]
+    [InlineData("/complete", 503, Serilog.Events.LogEventLevel.Error)]
+    [InlineData("/complete", 429, Serilog.Events.LogEventLevel.Information)]
+    public void Readiness_while_loading_is_a_warning_not_an_error(string path, int status, Serilog.Events.LogEventLevel level)
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Path = path;
+        http.Response.StatusCode = status;
+        Assert.Equal(level, Logging.LevelOf(http, null));
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

@@ -39,8 +39,7 @@ public static class Logging
         app.UseSerilogRequestLogging(o =>
         {
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
-            o.GetLevel = (http, _, ex) => ex is not null || http.Response.StatusCode >= 500 || http.RequestServices.GetService<RequestLog>()?.Failure is not null ? LogEventLevel.Error
-                : http.Request.Path.StartsWithSegments("/health") ? LogEventLevel.Verbose : LogEventLevel.Information;
+            o.GetLevel = (http, _, ex) => LevelOf(http, ex);
             o.EnrichDiagnosticContext = (diag, http) =>
             {
                 diag.Set("Endpoint", http.GetEndpoint()?.DisplayName ?? "(none)");
@@ -52,6 +51,16 @@ public static class Logging
                 if (log?.Failure is { } failure) diag.Set("Failure", failure);
             };
         });
+
+    /// <summary>
+    /// The level of a request's completion event. Probes poll: a healthy answer is Verbose, and "not ready" (503 while
+    /// loading or draining) a Warning, not an error; a stream that failed after it started is an error whatever its status.
+    /// </summary>
+    public static LogEventLevel LevelOf(HttpContext http, Exception? ex) =>
+        http.Request.Path.StartsWithSegments("/health") && ex is null
+            ? http.Response.StatusCode < 400 ? LogEventLevel.Verbose : LogEventLevel.Warning
+        : ex is not null || http.Response.StatusCode >= 500 || http.RequestServices?.GetService<RequestLog>()?.Failure is not null ? LogEventLevel.Error
+        : LogEventLevel.Information;
 }
 
 /// <summary>Per-request facts the endpoints fill in for the request-completion log event.</summary>

@@ -22,6 +22,7 @@ public static class Settings
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = null;
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "samples": "16" is a 400, not 16
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow; // "maxSteps" is a 400, not the default silently
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));

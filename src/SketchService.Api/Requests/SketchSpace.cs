@@ -99,7 +99,11 @@ public sealed class SketchSpace
             [.. l.Y.Select(y => (float)(y * k + _y0))])).ToList();
         float[][] strokes;
         if (FromPolylines)
+        {
             strokes = [.. StrokeFormats.ToStroke3(lines).Select(p => new[] { p.Dx, p.Dy, p.PenLifted ? 1f : 0f })];
+            // Polylines end every stroke with a lift; a sketch cut at max_steps has its pen still down, as the model's points say.
+            if (strokes.Length > 0 && model.Length > 0) strokes[^1][2] = model[^1].PenLifted ? 1f : 0f;
+        }
         else
         {
             strokes = new float[model.Length][];
