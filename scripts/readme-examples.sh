@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the README's "Examples" curl commands against the committed default model (models/sheep) and prints each
-# response cut to its first characters, so the README's trimmed outputs can be checked or redrawn after a retrain.
+# Runs the curl examples of docs/api.md ("Examples on models/sheep") against the committed default model and prints each
+# response cut to its first characters, so the trimmed outputs in docs/api.md can be checked or redrawn after a retrain.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Draws the README's completion pictures: imports three of Google's pretrained models from the shared data
+# Draws the completion pictures of the README and docs/training.md: imports three of Google's pretrained models from the shared data
 # ($SKETCH_DATA, default ../shared beside the repository; scripts/fetch-data.sh downloads it) into a temp
 # folder, serves them with the API, and asks POST /complete?format=svg to continue the first strokes of real
 # Quick Draw drawings of each class. Writes docs/images/complete-<class>.svg. Then, on the committed default model

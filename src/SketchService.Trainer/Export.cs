@@ -18,7 +18,8 @@ public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnly
         yield return $"valid: {Describe(Valid)}";
         yield return $"test:  {Describe(Test)}";
         foreach (var r in Retrieval ?? [])
-            yield return $"retrieval at {(r.Temperature == 0 ? "greedy" : $"τ {r.Temperature:0.##}")}: top-1 {r.Top1:P1}, top-5 {r.Top5:P1} of {r.Sketches} test sketches";
+            yield return $"retrieval at {(r.Temperature == 0 ? "greedy" : $"τ {r.Temperature:0.##}")}: top-1 {r.Top1:P1}, top-5 {r.Top5:P1} of {r.Sketches} test sketches " +
+                         $"(chance {1.0 / r.Sketches:P1} / {Math.Min(5.0, r.Sketches) / r.Sketches:P1})";
     }
 
     private static string Describe(LossFigures? f) => f is null ? "no sketches" : $"Lr {f.Reconstruction:F4} KL {f.Kl:F4}";
@@ -41,7 +42,7 @@ public static class Export
 
     /// <summary>The data a checkpoint was trained on, normalised with its own scale factor (or other files given).</summary>
     public static TrainingData LoadData(RunState state, IReadOnlyList<string> data) =>
-        TrainingData.Load(data.Count > 0 ? data : state.Data ?? [], state.HParams.MaxSeqLen, state.ScaleFactor);
+        TrainingData.Load(data.Count > 0 ? data : DataFiles.Find(state), state.HParams.MaxSeqLen, state.ScaleFactor);
 
     /// <summary>Losses on both splits and, for a VAE with a test split, retrieval on ONNX graphs written to a temporary folder.</summary>
     public static Evaluation Evaluate(SketchRnn model, RunState state, TrainingData data)

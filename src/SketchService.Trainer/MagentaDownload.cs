@@ -21,7 +21,7 @@ public static class MagentaDownload
         var name = Path.GetFileName(url is null ? source : new Uri(url).AbsolutePath);
         name = name.Replace(".gen.json", "").Replace(".vae.json", "").Replace(".json", "");
         var folder = outFolder ?? Path.Combine("models", name);
-        if (url is null) return MagentaModel.Import(source, folder, Path.GetFullPath(source));
+        if (url is null) return MagentaModel.Import(source, folder, Path.GetFileName(source)); // a name, not this machine's path
 
         log.WriteLine($"downloading {url}");
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };

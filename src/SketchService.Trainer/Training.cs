@@ -36,7 +36,7 @@ public sealed record TrainOptions
 /// <summary>What a checkpoint folder records besides the weights.</summary>
 public sealed record RunState(HParams HParams, long Step, double ScaleFactor, string Dataset, int Train, int Valid, int Test,
     double BestValidLoss, long BestStep, double ElapsedSeconds, int Seed, IReadOnlyList<string> Data,
-    IReadOnlyList<long>? AveragedSteps = null, string? InitFrom = null)
+    IReadOnlyList<long>? AveragedSteps = null, string? InitFrom = null, IReadOnlyList<string>? DataSha256 = null)
 {
     public const string File = "state.json";
     public const string Weights = "model.bin";
@@ -110,13 +110,14 @@ public sealed class Training(TrainOptions o)
         var previous = resumed is null ? PreviousRun() : [];
         var hp = resumed?.HParams ?? o.HParams;
         var seed = o.Seed ?? resumed?.Seed ?? 1;
-        var files = o.Data.Count > 0 ? o.Data : (resumed ?? init)?.Data ?? [];
+        var files = o.Data.Count > 0 ? o.Data : (resumed ?? init) is { } from ? DataFiles.Find(from) : [];
         var step = resumed?.Step ?? 0;
         torch.random.manual_seed(seed + step);
         var rng = new Random(seed + (int)step);
-        var startedFrom = resumed?.InitFrom ?? (init is null ? null : $"{Path.GetFullPath(o.InitFrom!)} (step {init.Step})");
+        var startedFrom = resumed?.InitFrom ?? (init is null ? null : DataFiles.Provenance(o.InitFrom!, init.Step));
         // A fine-tuned model reads strokes in its first run's units, so it keeps that run's scale factor.
         var data = TrainingData.Load(files, hp.MaxSeqLen, (resumed ?? init)?.ScaleFactor);
+        var (dataNames, dataSha256) = DataFiles.Record(files);
         foreach (var line in data.Describe()) display.Line(line);
         if (data.Valid.Length == 0) display.Line($"no validation sketches: the \"{BestDir}\" checkpoint is the latest one");
         // Only once the data has loaded: a mistyped --data must not cost the run that --force would replace.
@@ -143,7 +144,7 @@ public sealed class Training(TrainOptions o)
             var steps = Path.Combine(o.Out, StepsDir);
             foreach (var dir in Directory.Exists(steps) ? Directory.GetDirectories(steps) : [])
                 if (KeptStep(dir) is not { } keptAt || keptAt > step) Directory.Delete(dir, true);
-            display.Line($"resumed at step {step} (best valid {best.Loss:F4} at step {best.Step})");
+            display.Line($"resumed at step {step} (best validation loss, Lr + w_KL·max(KL, floor), {best.Loss:F4} at step {best.Step})");
         }
         else
         {
@@ -176,16 +177,19 @@ public sealed class Training(TrainOptions o)
             model.save(Path.Combine(tmp, RunState.Weights));
             if (withOptimizer) optimizer.save_state_dict(Path.Combine(tmp, RunState.Optimizer));
             new RunState(hp, step, data.ScaleFactor, data.Name, data.Train.Length, data.Valid.Length, data.Test.Length,
-                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, files.Select(Path.GetFullPath).ToArray(),
-                InitFrom: startedFrom).Write(tmp);
+                best.Loss, best.Step, elapsedBefore + clock.Elapsed.TotalSeconds, seed, dataNames,
+                InitFrom: startedFrom, DataSha256: dataSha256).Write(tmp);
             var target = Path.Combine(o.Out, dir);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(tmp, target);
         }
 
+        TimeSpan? lastValidation = null;
         LossFigures? ValidateAndSave()
         {
+            var started = Stopwatch.GetTimestamp();
             var valid = Evaluate(model, data.Valid, hp, seed);
+            lastValidation = Stopwatch.GetElapsedTime(started);
             if (valid is not null)
             {
                 var loss = ValidationLoss(hp, valid);
@@ -249,6 +253,9 @@ public sealed class Training(TrainOptions o)
             Report(wKl);
 
             end = Ended();
+            // Said at once: validating and saving take a while, and a second Ctrl-C would not make them shorter.
+            if (end == TrainingEnd.Interrupted)
+                display.Line($"stopping: validating {data.Valid.Length} sketches and saving{(lastValidation is { } took ? $" (about {took.TotalSeconds:0} s)" : "")}…");
             var valid = step % o.ValidEvery == 0 || end is not null ? ValidateAndSave() : null;
             File.AppendAllText(csvPath, $"{step},{F(elapsedBefore + clock.Elapsed.TotalSeconds)},{F(lr)},{F(kl)},{F(wKl)},{F(learningRate)}," +
                                         $"{(valid is null ? "" : F(valid.Reconstruction))},{(valid is null ? "" : F(valid.Kl))}\n");

@@ -78,7 +78,7 @@ public class CliTests
         Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "32", "--kl-weight", "0.8"]));
         Assert.Contains("these differ: --dec 32 (checkpoint: 16), --kl-weight 0.8 (checkpoint: 0.5)", log);
         Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--dec", "16", "--max-steps", "4"]));
-        Assert.Contains("resumed at step 2", log);
+        Assert.Contains("resumed at step 2 (best validation loss, Lr + w_KL·max(KL, floor), ", log);
         Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "5"])); // data and sizes from the checkpoint
         Assert.Equal(5, RunState.Read(Path.Combine(run, Training.LatestDir)).Step);
 
@@ -110,16 +110,18 @@ public class CliTests
         Assert.Contains($"weights and Adam's state from {from} (step 2); a new run from step 0", log);
         var state = RunState.Read(Path.Combine(tuned, Training.LatestDir));
         Assert.Equal((1L, 16, 0.9), (state.Step, state.HParams.DecoderSize, state.HParams.KlTolerance));
-        Assert.Equal($"{from} (step 2)", state.InitFrom);
+        Assert.Equal("first/best (step 2)", state.InitFrom); // run and checkpoint by name: no path of this machine
+        Assert.Equal([Path.GetFileName(Tiny)], state.Data);
+        Assert.Equal([SketchService.Core.Model.FileHash.Sha256Hex(Tiny)], state.DataSha256);
         static string Validation(string run) => string.Join(',', File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',')[^2..]);
         Assert.Equal(Validation(first), Validation(tuned));
 
         // A resume of the fine-tuned run keeps where it started from, and so does its model folder.
         Assert.Equal(0, RunCli(out _, ["train", "--out", tuned, "--resume", "--max-steps", "2"]));
-        Assert.Equal($"{from} (step 2)", RunState.Read(Path.Combine(tuned, Training.LatestDir)).InitFrom);
+        Assert.Equal("first/best (step 2)", RunState.Read(Path.Combine(tuned, Training.LatestDir)).InitFrom);
         var model = Path.Combine(temp.Path, "model");
         Assert.Equal(0, RunCli(out _, ["export", "--run", tuned, "--checkpoint", "checkpoint", "--out", model]));
-        Assert.Equal($"{from} (step 2)", ModelManifest.Read(model).FineTunedFrom);
+        Assert.Equal("first/best (step 2)", ModelManifest.Read(model).FineTunedFrom);
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public class EndToEndTests
         // Retrieval on the test birds, as the service's ONNX graphs run them; evaluate prints what export recorded.
         Assert.Equal([0.1f, 0f], manifest.Retrieval!.Select(r => r.Temperature));
         Assert.All(manifest.Retrieval!, r => Assert.True(r.Sketches == manifest.Dataset!.Test && r.Top1 is >= 0 and <= 1 && r.Top5 >= r.Top1, r.ToString()));
-        Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches", evalLog);
+        Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches (chance {1.0 / manifest.Dataset.Test:P1} / {Math.Min(5.0, manifest.Dataset.Test) / manifest.Dataset.Test:P1})", evalLog);
     }
 
     [Fact]

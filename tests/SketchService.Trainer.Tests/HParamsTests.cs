@@ -37,7 +37,7 @@ public class HParamsTests
                 "AugmentDropProb": 0.1, "DecoderInputDropout": 0.2, "DecoderOutputDropout": 0.1 },
               "Step": 500, "ScaleFactor": 18.519826873930494, "Dataset": "aaron_sheep", "Train": 7400, "Valid": 300, "Test": 300,
               "BestValidLoss": 0.8904834047953287, "BestStep": 500, "ElapsedSeconds": 1467.7559223, "Seed": 1,
-              "Data": [ "/work/shared/data/sketchrnn/aaron_sheep.npz" ]
+              "Data": [ "/srv/data/aaron_sheep.npz" ]
             }
             """);
         var state = RunState.Read(dir);

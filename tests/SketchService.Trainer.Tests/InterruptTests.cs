@@ -31,6 +31,7 @@ public class InterruptTests
             (code, output) = await RunProcess([.. args, "--resume", "--max-steps", "1000000"], stopAfterSteps: 3, signal);
             Assert.True(code == exitCode, $"cycle {i}: exit code {code}\n{output}");
             Assert.Contains("interrupted; saved at step", output);
+            Assert.Contains("stopping: validating 300 sketches and saving", output); // said before the wait, not after it
             var last = File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',');
             Assert.Equal(RunState.Read(Path.Combine(run, Training.LatestDir)).Step, long.Parse(last[0], CultureInfo.InvariantCulture));
             Assert.NotEqual("", last[6]); // the final validation
