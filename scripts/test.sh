@@ -25,7 +25,8 @@ run_tests() { # name, dotnet executable, more runner options
 }
 
 data="${SKETCH_DATA:-$(dirname "$root")/shared}"
-[ -d "$data/data" ] && echo "== shared data: $data" || echo "== shared data: $data is missing or empty: the tests that need it are skipped (scripts/fetch-data.sh)"
+# A file, not the folder: a fetch that could not download leaves no tree behind, but an older one may have.
+[ -f "$data/data/sketchrnn/aaron_sheep.npz" ] && echo "== shared data: $data" || echo "== shared data: $data is missing or incomplete: the tests that need it are skipped (scripts/fetch-data.sh)"
 browser=()
 if [ "${SKIP_BROWSER:-}" = 1 ]; then browser=(-trait- "Category=Browser"); echo "== browser tests left out (SKIP_BROWSER=1)"; fi
 run_tests SketchService.Libraries.Tests dotnet

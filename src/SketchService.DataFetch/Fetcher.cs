@@ -77,7 +77,45 @@ public sealed class Fetcher(HttpClient http, string root)
                 if (File.Exists(part)) File.Delete(part);
             }
         }
+        RemoveEmptyFolders(Path.GetDirectoryName(target)!);
         return new(file, FetchOutcome.Failed, string.Join("; ", errors));
+    }
+
+    /// <summary>
+    /// Null when at least one host that the files' first URLs name answers at all (any HTTP status); otherwise why none
+    /// does. One request per host instead of one failure per file: offline, that is a line instead of hundreds.
+    /// </summary>
+    public async Task<string?> UnreachableAsync(IEnumerable<DataFile> files, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var urls = files.Where(f => f.Urls.Count > 0).Select(f => new Uri(f.Urls[0])).Where(u => u.Scheme is "http" or "https")
+            .GroupBy(u => u.Host).Select(g => g.First()).ToList();
+        if (urls.Count == 0) return null;
+        var reasons = new List<string>();
+        foreach (var url in urls)
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(timeout);
+            try
+            {
+                using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, wait.Token);
+                return null; // it answered: the network is there, whatever this file's status
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                reasons.Add($"{url.Host}: {(e is TaskCanceledException ? $"no answer within {timeout.TotalSeconds:0} s" : e.Message)}");
+            }
+        }
+        return string.Join("; ", reasons);
+    }
+
+    /// <summary>Removes <paramref name="folder"/> and the folders above it, up to the root, while they are empty.</summary>
+    private void RemoveEmptyFolders(string folder)
+    {
+        for (var dir = new DirectoryInfo(folder); dir is not null && dir.FullName.Length > Root.Length && dir.Exists; dir = dir.Parent)
+        {
+            if (dir.EnumerateFileSystemInfos().Any()) return;
+            try { dir.Delete(); } catch (IOException) { return; } // another download just put a file there
+        }
     }
 
     /// <summary>Writes the download (whole, or its first <see cref="DataFile.Lines"/> lines) to <paramref name="part"/>.</summary>

@@ -45,7 +45,8 @@ internal static class SharedData
     }
 
     public static string MissingReason(params string[] parts) =>
-        $"needs {string.Join('/', parts)} in ${Variable} ({Root}): run `{FetchCommand}`";
+        $"needs {string.Join('/', parts)} in ${Variable} ({Root}): run `{FetchCommand}`, or `{FetchCommand} --mirror <a copy of shared/>` " +
+        "for the files that have no public source";
 
     /// <summary>A file or folder committed under tests/fixtures (always there).</summary>
     public static string Fixture(params string[] parts) => System.IO.Path.Combine([RepoRoot, "tests", "fixtures", .. parts]);

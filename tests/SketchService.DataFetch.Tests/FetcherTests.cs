@@ -116,6 +116,27 @@ public sealed class FetcherTests : IDisposable
         Assert.Contains("https://a.test/f: got 5 bytes, expected 14", result.Message);
         Assert.Contains("https://gone.test/f: HTTP 404", result.Message);
         Assert.Empty(Directory.GetFiles(dest.Path, "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetDirectories(dest.Path)); // nor an empty folder tree that looks like data
+    }
+
+    [Fact]
+    public async Task Offline_every_source_is_asked_once_and_the_answer_says_so()
+    {
+        using var offline = new HttpClient(new Unreachable());
+        var fetcher = new Fetcher(offline, dest.Path);
+        DataFile[] files = [.. Enumerable.Range(0, 50).Select(i => Entry($"a/{i}", [1], $"https://one.test/{i}")), Entry("b", [1], "https://two.test/b")];
+        var why = await fetcher.UnreachableAsync(files, TimeSpan.FromSeconds(5), Ct);
+        Assert.Equal("one.test: no route to host; two.test: no route to host", why);
+        Assert.Empty(Directory.GetFileSystemEntries(dest.Path));
+
+        server.Serve("https://one.test/0", [1]);
+        Assert.Null(await NewFetcher().UnreachableAsync(files, TimeSpan.FromSeconds(5), Ct)); // any answer, even a 404, means online
+    }
+
+    private sealed class Unreachable : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            throw new HttpRequestException("no route to host", new System.Net.Sockets.SocketException(113));
     }
 
     [Fact]
