@@ -13,7 +13,7 @@ const source = (file) => readFileSync(path.join(repo, file), "utf8");
 const settings = new Set([...source("src/SketchService.Api/SketchServiceOptions.cs").matchAll(/public \S+ (\w+) \{ get; set; \}/g)].map((m) => m[1]));
 const routes = new Set([...source("src/SketchService.Api/Infrastructure/Health.cs").matchAll(/"(\/health\/\w+)"/g)].map((m) => m[1]));
 const metricsPath = source("src/SketchService.Api/Infrastructure/Metrics.cs").match(/MapPrometheusScrapingEndpoint\("([^"]+)"\)/)?.[1];
-const metricNames = new Set([...source("src/SketchService.Runtime/Scheduling/BatchMetrics.cs").matchAll(/"(sketch\.inference\.[\w.]+)"/g)].map((m) => m[1].replaceAll(".", "_")));
+const metricNames = new Set([...source("src/SketchService.Runtime/Scheduling/SchedulerMetrics.cs").matchAll(/"(sketch\.inference\.[\w.]+)"/g)].map((m) => m[1].replaceAll(".", "_")));
 const appPort = Number(source("Dockerfile").match(/ASPNETCORE_HTTP_PORTS=(\d+)/)?.[1]);
 
 const problems = [];
