@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using Spectre.Console;
 using TorchSharp;
 using SketchService.Core.Model;
+using SketchService.Runtime.Models;
 
 namespace SketchService.Trainer;
 
@@ -222,15 +223,44 @@ public static class Commands
 
     private static Command EvaluateCommand(Output output)
     {
-        var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir", Required = true };
+        var run = new Option<string>("--run") { Description = "The run folder.", HelpName = "dir" };
+        var modelDir = new Option<string>("--model") { Description = "A model folder instead of a run (its ONNX graphs: no losses), e.g. one from git history.", HelpName = "dir" };
         var checkpoint = CheckpointOption();
-        var data = DataOption("Evaluate on these files instead of the run's data (normalised with the run's scale factor).");
-        var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits and, for a VAE, its latent round-trip retrieval on the test split.") { run, checkpoint, data };
+        var data = DataOption("Evaluate on these files instead of the run's (or, with --model, the data set model.json names), normalised with its scale factor.");
+        var pictures = new Option<string>("--pictures") { Description = "Also draw the first 20 drawings of each task, and of the real test split, as PNG files into this folder.", HelpName = "dir" };
+        var write = new Option<bool>("--write") { Description = "With --model: also write the round trip and the quality figures into the folder's model.json (its ONNX files are left as they are)." };
+        var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits, its latent round trip and how far its drawings " +
+                                              "(prior, reconstructions, completions) are from the real test drawings.") { run, modelDir, checkpoint, data, pictures, write };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(run) is null) == (r.GetValue(modelDir) is null)) r.AddError("give --run (a checkpoint) or --model (a model folder)");
+        });
         command.SetAction(parse =>
         {
+            if (parse.GetValue(modelDir) is { } folder)
+            {
+                using var onnx = SketchModel.Load(folder);
+                var m = onnx.Manifest;
+                var files = parse.GetValue(data) is { Length: > 0 } given ? given
+                    : DataFiles.Find(new RunState(new HParams(), 0, m.ScaleFactor, "", 0, 0, 0, 0, 0, 0, 1, [(m.Dataset?.Name ?? "") + ".npz"]));
+                var test = TrainingData.Load(files, m.MaxSeqLen, m.ScaleFactor);
+                output.Out.WriteLine($"model {onnx.Id}: {test.Test.Length} test drawings of {test.Name}");
+                var evaluation = new Evaluation(null, null, m.IsVae ? LatentRetrieval.Measure(onnx, test.Test, [0.1f, 0]) : null, null);
+                var tasks = SketchQuality.Draw(onnx, test.Test);
+                evaluation = evaluation with { Quality = SketchQuality.Measure(tasks, test.Test) };
+                foreach (var line in evaluation.Lines().Skip(2)) output.Out.WriteLine(line);
+                output.Out.WriteLine($"  (real against real, valid against test: {SketchQuality.TwoSampleAccuracy(test.Test, test.Valid):P1})");
+                if (parse.GetValue(pictures) is { } dir) Pictures.Tasks(dir, tasks, test.Test, m.ScaleFactor);
+                if (parse.GetValue(write))
+                {
+                    (m with { Retrieval = evaluation.Retrieval, Quality = evaluation.Quality }).Write(folder);
+                    output.Out.WriteLine($"wrote the figures into {Path.Combine(folder, ModelFolder.ManifestFile)}");
+                }
+                return 0;
+            }
             RequireTorch();
             var which = parse.GetValue(checkpoint)!;
-            var (model, state) = Export.LoadCheckpoint(parse.GetRequiredValue(run), which);
+            var (model, state) = Export.LoadCheckpoint(parse.GetValue(run)!, which);
             using (model)
             {
                 var figures = Export.Evaluate(model, state, Export.LoadData(state, parse.GetValue(data) ?? []));

@@ -8,7 +8,7 @@ namespace SketchService.Trainer;
 /// A checkpoint's figures on the valid and test splits; a split without sketches is null. A VAE also gets the latent
 /// round-trip retrieval on the test split (<see cref="LatentRetrieval"/>), at τ 0.1 and greedy.
 /// </summary>
-public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnlyList<RetrievalFigures>? Retrieval = null)
+public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnlyList<RetrievalFigures>? Retrieval = null, IReadOnlyList<QualityFigures>? Quality = null)
 {
     /// <summary>Every split that has sketches gave finite figures.</summary>
     public bool IsFinite => new[] { Valid, Test }.All(f => f is null || double.IsFinite(f.Reconstruction) && double.IsFinite(f.Kl));
@@ -20,6 +20,16 @@ public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnly
         foreach (var r in Retrieval ?? [])
             yield return $"retrieval at {(r.Temperature == 0 ? "greedy" : $"τ {r.Temperature:0.##}")}: top-1 {r.Top1:P1}, top-5 {r.Top5:P1} of {r.Sketches} test sketches " +
                          $"(chance {1.0 / r.Sketches:P1} / {Math.Min(5.0, r.Sketches) / r.Sketches:P1})";
+        foreach (var line in QualityLines(Quality)) yield return line;
+    }
+
+    /// <summary>The two-sample test of each task, one line each.</summary>
+    public static IEnumerable<string> QualityLines(IReadOnlyList<QualityFigures>? quality)
+    {
+        if (quality is not { Count: > 0 }) yield break;
+        yield return $"told apart from {quality[0].Drawings} real test drawings (classifier two-sample test; 50 % = indistinguishable):";
+        foreach (var q in quality)
+            yield return $"  {q.Task,-14} τ {q.Temperature:0.##}: {q.Accuracy:P1}; ended by itself {q.EndedByItself:P0}; length {q.LengthRatio:0.00}× the real drawings'";
     }
 
     private static string Describe(LossFigures? f) => f is null ? "no sketches" : $"Lr {f.Reconstruction:F4} KL {f.Kl:F4}";
@@ -63,12 +73,13 @@ public static class Export
     public static (ModelManifest Manifest, Evaluation Figures) WriteOnnx(SketchRnn model, RunState state, TrainingData data, Evaluation losses, string folder, string name)
     {
         var manifest = ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, losses, name));
-        if (state.HParams.DecoderOnly || data.Test.Length == 0) return (manifest, losses);
-        IReadOnlyList<RetrievalFigures> retrieval;
-        using (var onnx = SketchModel.Load(folder)) retrieval = LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
-        manifest = manifest with { Retrieval = retrieval };
+        if (data.Test.Length == 0) return (manifest, losses);
+        using var onnx = SketchModel.Load(folder);
+        var retrieval = state.HParams.DecoderOnly ? null : LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
+        var quality = SketchQuality.Measure(SketchQuality.Draw(onnx, data.Test), data.Test);
+        manifest = manifest with { Retrieval = retrieval, Quality = quality };
         manifest.Write(folder);
-        return (manifest, losses with { Retrieval = retrieval });
+        return (manifest, losses with { Retrieval = retrieval, Quality = quality });
     }
 
     /// <summary>

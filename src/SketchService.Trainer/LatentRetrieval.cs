@@ -46,7 +46,7 @@ public static class LatentRetrieval
     }
 
     /// <summary>μ of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the longest.</summary>
-    private static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches)
+    internal static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches)
     {
         var mu = new float[sketches.Count][];
         var order = Enumerable.Range(0, sketches.Count).OrderBy(i => sketches[i].Length).ToArray();

@@ -18,6 +18,14 @@ public static class Pictures
     public const string LossCurveFile = "loss-curve.svg";
     public const string SamplesFile = "samples.svg";
 
+    /// <summary>The first 20 drawings of each task and of the real drawings, as &lt;task&gt;.png grids (5 × 4) in <paramref name="folder"/>.</summary>
+    public static void Tasks(string folder, IReadOnlyList<SketchQuality.TaskDrawings> tasks, IReadOnlyList<StrokePoint[]> real, double scaleFactor)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "real.png"), SketchPng.Grid([.. real.Take(20)], 5));
+        foreach (var t in tasks) File.WriteAllBytes(Path.Combine(folder, $"{t.Task}.png"), SketchPng.Grid([.. t.Drawings.Take(20)], 5));
+    }
+
     public static void Draw(string modelFolder, IReadOnlyList<StrokePoint[]> testSketches, string? trainLogCsv, int count = 10, int seed = 1)
     {
         if (trainLogCsv is not null && File.Exists(trainLogCsv))

@@ -18,8 +18,16 @@ public sealed record LossFigures(double Reconstruction, double Kl);
 
 /// <summary>How often a sketch's reconstruction, encoded again, lands nearest its own original (top-1) or among its
 /// five nearest (top-5), over <see cref="Sketches"/> sketches decoded at <see cref="Temperature"/> (0: greedy).
-/// See <see cref="Latent.LatentRetrieval"/>.</summary>
+/// Measured by the trainer's LatentRetrieval.</summary>
 public sealed record RetrievalFigures(float Temperature, int Sketches, double Top1, double Top5);
+
+/// <summary>
+/// How far the model's drawings for one task (prior, reconstruction, completion) are from real held-out drawings:
+/// the cross-validated accuracy of a classifier told to tell them apart (0.5: it cannot; 1: always), how often the
+/// model ended the drawing by itself, and its drawings' mean length against the real ones'. Measured by the trainer's
+/// SketchQuality.
+/// </summary>
+public sealed record QualityFigures(string Task, float Temperature, int Drawings, double Accuracy, double EndedByItself, double LengthRatio);
 
 /// <summary>model.json: what the service needs to know about a model folder.</summary>
 public sealed record ModelManifest
@@ -51,6 +59,8 @@ public sealed record ModelManifest
     public LossFigures? Test { get; init; }
     /// <summary>The latent round trip on the test split, at τ 0.1 and greedy: whether z holds the drawing.</summary>
     public IReadOnlyList<RetrievalFigures>? Retrieval { get; init; }
+    /// <summary>What people see: the two-sample test of each task (<see cref="QualityFigures"/>).</summary>
+    public IReadOnlyList<QualityFigures>? Quality { get; init; }
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>File name → lower-case hex sha256 of every ONNX file in the folder.</summary>
     public Dictionary<string, string> Sha256 { get; init; } = new();

@@ -1,0 +1,37 @@
+using SketchService.Core.Strokes;
+using SketchService.Data;
+
+namespace SketchService.Trainer.Tests;
+
+/// <summary>The two-sample test says 50 % for drawings of one kind, near 100 % for drawings anyone tells apart.</summary>
+public sealed class SketchQualityTests
+{
+    private static readonly Lazy<StrokeSplits> Sheep = new(() => StrokeSplits.ReadNpz(SharedData.Path("data", "sketchrnn", "aaron_sheep.npz")));
+
+    [Fact]
+    public void Real_drawings_against_real_drawings_are_near_chance()
+    {
+        var accuracy = SketchQuality.TwoSampleAccuracy(Sheep.Value.Test, Sheep.Value.Valid);
+        Assert.InRange(accuracy, 0.40, 0.60);
+    }
+
+    [Fact]
+    public void Scribbles_against_real_drawings_are_told_apart()
+    {
+        var rng = new Random(3);
+        StrokePoint[][] scribbles = [.. Sheep.Value.Test.Select(s => s.Select(_ => new StrokePoint(rng.Next(-30, 30), rng.Next(-30, 30), rng.Next(10) == 0)).ToArray())];
+        Assert.InRange(SketchQuality.TwoSampleAccuracy(Sheep.Value.Test, scribbles), 0.95, 1.0);
+        // Same points, drawn as one stroke: the statistics alone give it away.
+        StrokePoint[][] oneStroke = [.. Sheep.Value.Test.Select(s => s.Select((p, i) => p with { PenLifted = i == s.Length - 1 }).ToArray())];
+        Assert.InRange(SketchQuality.TwoSampleAccuracy(Sheep.Value.Test, oneStroke), 0.75, 1.0);
+    }
+
+    [Fact]
+    public void The_first_third_keeps_a_third_of_the_strokes_and_at_least_one()
+    {
+        StrokePoint[] six = [.. Enumerable.Range(0, 12).Select(i => new StrokePoint(1, 0, i % 2 == 1))]; // 6 strokes of 2 points
+        Assert.Equal(4, SketchQuality.FirstThird(six).Length);
+        StrokePoint[] one = [new(1, 0, false), new(1, 0, true)];
+        Assert.Equal(2, SketchQuality.FirstThird(one).Length);
+    }
+}
