@@ -49,4 +49,16 @@ public static class ModelWriter
         written.Write(folder);
         return written;
     }
+
+    /// <summary>Writes the data prior (<see cref="ModelFolder.PriorFile"/>) into a model folder and lists its sha256 in model.json.</summary>
+    public static ModelManifest WritePrior(string folder, Core.Latent.LatentPrior prior)
+    {
+        var manifest = ModelManifest.Read(folder);
+        if (!manifest.IsVae) throw new ArgumentException($"{folder} is decoder-only: it has no latent space for a prior", nameof(folder));
+        if (prior.Problem(manifest.LatentSize) is { } problem) throw new ArgumentException($"the prior does not fit {folder}: {problem}", nameof(prior));
+        prior.Write(folder);
+        var written = manifest with { Sha256 = new Dictionary<string, string>(manifest.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } };
+        written.Write(folder);
+        return written;
+    }
 }

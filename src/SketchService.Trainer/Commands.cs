@@ -25,7 +25,7 @@ public static class Commands
         var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error, Live: stdout is null && !Console.IsOutputRedirected);
         var root = new RootCommand("Trains Sketch-RNN models and writes model folders for SketchService.")
         {
-            TrainCommand(output), AverageCommand(output), EvaluateCommand(output), ExportCommand(output), ImportMagentaCommand(output),
+            TrainCommand(output), AverageCommand(output), EvaluateCommand(output), ExportCommand(output), FitPriorCommand(output), ImportMagentaCommand(output),
         };
         var parse = root.Parse(args);
         if (parse.Action is ParseErrorAction)
@@ -241,9 +241,7 @@ public static class Commands
             {
                 using var onnx = SketchModel.Load(folder);
                 var m = onnx.Manifest;
-                var files = parse.GetValue(data) is { Length: > 0 } given ? given
-                    : DataFiles.Find(new RunState(new HParams(), 0, m.ScaleFactor, "", 0, 0, 0, 0, 0, 0, 1, [(m.Dataset?.Name ?? "") + ".npz"]));
-                var test = TrainingData.Load(files, m.MaxSeqLen, m.ScaleFactor);
+                var test = ModelData(m, parse.GetValue(data));
                 output.Out.WriteLine($"model {onnx.Id}: {test.Test.Length} test drawings of {test.Name}");
                 var evaluation = new Evaluation(null, null, m.IsVae ? LatentRetrieval.Measure(onnx, test.Test, [0.1f, 0]) : null, null);
                 var tasks = SketchQuality.Draw(onnx, test.Test);
@@ -268,6 +266,31 @@ public static class Commands
                 foreach (var line in figures.Lines()) output.Out.WriteLine(line);
                 return figures.IsFinite ? 0 : NotFinite;
             }
+        });
+        return command;
+    }
+
+    /// <summary>The data a model folder was trained on (the file model.json's dataset names, found as a run's files are), or the files given.</summary>
+    private static TrainingData ModelData(ModelManifest m, string[]? given) =>
+        TrainingData.Load(given is { Length: > 0 } ? given
+            : DataFiles.Find(new RunState(new HParams(), 0, m.ScaleFactor, "", 0, 0, 0, 0, 0, 0, 1, [(m.Dataset?.Name ?? "") + ".npz"])), m.MaxSeqLen, m.ScaleFactor);
+
+    private static Command FitPriorCommand(Output output)
+    {
+        var modelDir = new Option<string>("--model") { Description = "The model folder (a VAE).", HelpName = "dir", Required = true };
+        var data = DataOption("Fit to these files' training split instead of the data set model.json names.");
+        var command = new Command("fit-prior", $"Fits the data prior — a Gaussian over the training drawings' encodings — and writes it as {ModelFolder.PriorFile} " +
+                                               "into the model folder (export does this for a new model); /generate then samples z from it.") { modelDir, data };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetRequiredValue(modelDir);
+            var m = ModelManifest.Read(folder);
+            if (!m.IsVae) throw new ArgumentException($"{folder} is decoder-only: it has no latent space for a prior");
+            var train = ModelData(m, parse.GetValue(data)).Train;
+            var prior = Export.FitPrior(folder, train);
+            var norm = Math.Sqrt(prior.Mean.Sum(v => (double)v * v));
+            output.Out.WriteLine($"wrote {Path.Combine(folder, ModelFolder.PriorFile)}: fitted to {prior.Drawings} training drawings; |mean| {norm:F2}");
+            return 0;
         });
         return command;
     }

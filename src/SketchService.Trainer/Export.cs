@@ -1,3 +1,5 @@
+using SketchService.Core.Strokes;
+using SketchService.Core.Latent;
 using SketchService.Core.Model;
 using SketchService.Export;
 using SketchService.Runtime.Models;
@@ -74,12 +76,26 @@ public static class Export
     {
         var manifest = ModelWriter.Write(folder, model.ExportWeights(), Manifest(state, data, losses, name));
         if (data.Test.Length == 0) return (manifest, losses);
+        if (!state.HParams.DecoderOnly && data.Train.Length > 1)
+        {
+            FitPrior(folder, data.Train);
+            manifest = ModelManifest.Read(folder); // with the prior's sha256
+        }
         using var onnx = SketchModel.Load(folder);
         var retrieval = state.HParams.DecoderOnly ? null : LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
         var quality = SketchQuality.Measure(SketchQuality.Draw(onnx, data.Test), data.Test);
         manifest = manifest with { Retrieval = retrieval, Quality = quality };
         manifest.Write(folder);
         return (manifest, losses with { Retrieval = retrieval, Quality = quality });
+    }
+
+    /// <summary>Fits the data prior to the encodings of <paramref name="train"/> (model space) by the folder's own encoder, and writes it into the folder.</summary>
+    public static LatentPrior FitPrior(string folder, IReadOnlyList<StrokePoint[]> train)
+    {
+        LatentPrior prior;
+        using (var onnx = SketchModel.Load(folder)) prior = LatentPrior.Fit(LatentRetrieval.EncodeMu(onnx, train));
+        ModelWriter.WritePrior(folder, prior);
+        return prior;
     }
 
     /// <summary>

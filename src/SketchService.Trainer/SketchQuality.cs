@@ -6,7 +6,8 @@ using SketchService.Runtime.Models;
 namespace SketchService.Trainer;
 
 /// <summary>
-/// What people see, measured: the model draws for three tasks — free samples from the prior (τ 0.5), reconstructions
+/// What people see, measured: the model draws for three tasks — free samples from its prior (τ 0.5; the data prior
+/// when the folder has one, and then N(0, I) as well), reconstructions
 /// of the test drawings from their encoding (τ 0.1), and completions of the first third of each test drawing's strokes
 /// (τ 0.5, the drawing is prefix + continuation) — and a classifier two-sample test (Lopez-Paz &amp; Oquab 2017) says
 /// how far those drawings are from the real test drawings: a logistic regression on each drawing's features,
@@ -18,7 +19,7 @@ namespace SketchService.Trainer;
 /// </summary>
 public static class SketchQuality
 {
-    public const string Prior = "prior", Reconstruction = "reconstruction", Completion = "completion";
+    public const string Prior = "prior", StandardPrior = "standard prior", Reconstruction = "reconstruction", Completion = "completion";
 
     /// <summary>The drawings of one task, beside the real ones they are judged against.</summary>
     public sealed record TaskDrawings(string Task, float Temperature, StrokePoint[][] Drawings, bool[] Ended);
@@ -30,10 +31,18 @@ public static class SketchQuality
         var n = test.Count;
         var tasks = new List<TaskDrawings>();
         var rng = new Random(seed);
-        float[][]? priorZ = m.IsVae ? [.. Enumerable.Range(0, n).Select(_ => Core.Latent.LatentMath.SamplePrior(m.LatentSize, rng))] : null;
-        var free = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.5f, Z = priorZ, Seed = seed, MaxSteps = m.MaxSeqLen });
-        tasks.Add(new(Prior, 0.5f, [.. free.Select(s => s.Points)], [.. free.Select(s => s.Ended)]));
+        // The prior the service samples by default (the data prior when the folder has one), and N(0, I) beside it.
+        float[][]? Sampled(Core.Latent.LatentPrior? prior) => m.IsVae
+            ? [.. Enumerable.Range(0, n).Select(_ => prior?.Sample(rng) ?? Core.Latent.LatentMath.SamplePrior(m.LatentSize, rng))]
+            : null;
+        void Free(string task, float[][]? z)
+        {
+            var free = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.5f, Z = z, Seed = seed, MaxSteps = m.MaxSeqLen });
+            tasks.Add(new(task, 0.5f, [.. free.Select(s => s.Points)], [.. free.Select(s => s.Ended)]));
+        }
+        Free(Prior, Sampled(model.Prior));
         if (!m.IsVae) return tasks;
+        if (model.Prior is not null) Free(StandardPrior, Sampled(null));
 
         var mu = LatentRetrieval.EncodeMu(model, test);
         var again = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.1f, Z = mu, Seed = seed, MaxSteps = m.MaxSeqLen });
@@ -109,6 +118,7 @@ public static class SketchQuality
     public static double[] Features(StrokePoint[] drawing)
     {
         var features = new double[Grid * Grid + 9];
+        if (drawing.Length == 0) return features; // the model ended before its first point: no ink at all
         var lines = StrokeFormats.ToPolylines(drawing);
         var box = StrokeFormats.Bounds(lines);
         var size = Math.Max(1e-6, Math.Max(box.Width, box.Height));

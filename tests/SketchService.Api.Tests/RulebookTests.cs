@@ -165,6 +165,28 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal(level, Logging.LevelOf(http, null));
     }
 
+    [Fact]
+    public async Task Generate_draws_z_from_the_data_prior_where_the_model_has_one()
+    {
+        using var client = app.Client();
+        var prior = SketchService.Core.Latent.LatentPrior.Read(Path.Combine(app.ModelsPath, "sheep"));
+        var data = await client.PostOk<DecodeResponse>("/generate", new { model = "sheep", samples = 16, seed = 3, max_steps = 5 }, app.Json);
+        Assert.Equal("data", data.Prior);
+        var standard = await client.PostOk<DecodeResponse>("/generate", new { model = "sheep", samples = 16, seed = 3, max_steps = 5, prior = "standard" }, app.Json);
+        Assert.Equal("standard", standard.Prior);
+        // The data prior's z gather around its mean; N(0, I)'s do not.
+        static double Distance(float[] a, float[] b) => Math.Sqrt(a.Zip(b, (x, y) => (x - y) * (x - y)).Sum());
+        Assert.True(data.Z.Average(z => Distance(z!, prior.Mean)) < standard.Z.Average(z => Distance(z!, prior.Mean)));
+
+        var tiny = await client.PostOk<DecodeResponse>("/generate", new { model = "tiny", max_steps = 3 }, app.Json);
+        Assert.Equal("standard", tiny.Prior); // no prior.json: N(0, I)
+        var (none, problem) = await client.PostJson("/generate", new { model = "tiny", prior = "data", max_steps = 3 });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, none.StatusCode);
+        Assert.Contains("no data prior", (string)problem!["detail"]!);
+        var (bad, _) = await client.PostJson("/generate", new { model = "tiny", prior = "uniform", max_steps = 3 });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
     private sealed class LevelLogger : ILogger<ApiProblemHandler>
     {
         public List<LogLevel> Levels { get; } = [];

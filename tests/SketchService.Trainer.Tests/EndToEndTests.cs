@@ -33,8 +33,13 @@ public class EndToEndTests
         foreach (var (file, sha) in manifest.Sha256)
         {
             Assert.Equal(sha, FileHash.Sha256Hex(Path.Combine(modelDir, file)));
-            using var session = new InferenceSession(Path.Combine(modelDir, file)); // loads in ONNX Runtime
+            if (file.EndsWith(".onnx")) { using var session = new InferenceSession(Path.Combine(modelDir, file)); } // loads in ONNX Runtime
         }
+        // The data prior, fitted to the training birds' encodings, and what people see of each task.
+        Assert.Contains(ModelFolder.PriorFile, manifest.Sha256.Keys);
+        using (var served = SketchService.Runtime.Models.SketchModel.Load(modelDir)) Assert.Equal(manifest.Dataset!.Train, served.Prior!.Drawings);
+        Assert.Equal(["prior", "standard prior", "reconstruction", "completion"], manifest.Quality!.Select(q => q.Task));
+        Assert.All(manifest.Quality!, q => Assert.InRange(q.Accuracy, 0, 1));
 
         var (model, state) = Export.LoadCheckpoint(run, Training.BestDir);
         using (model)

@@ -27,6 +27,14 @@ public sealed class SketchQualityTests
     }
 
     [Fact]
+    public void A_drawing_that_ended_before_its_first_point_has_features_too()
+    {
+        Assert.All(SketchQuality.Features([]), v => Assert.Equal(0, v));
+        StrokePoint[][] empty = [.. Enumerable.Range(0, 20).Select(_ => Array.Empty<StrokePoint>())];
+        Assert.InRange(SketchQuality.TwoSampleAccuracy(Sheep.Value.Test.Take(20).ToArray(), empty), 0.9, 1.0);
+    }
+
+    [Fact]
     public void The_first_third_keeps_a_third_of_the_strokes_and_at_least_one()
     {
         StrokePoint[] six = [.. Enumerable.Range(0, 12).Select(i => new StrokePoint(1, 0, i % 2 == 1))]; // 6 strokes of 2 points

@@ -83,6 +83,22 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         return z;
     }
 
+    /// <summary>
+    /// Which prior z is sampled from: "data" (the Gaussian of the training drawings' encodings, the default when the
+    /// model folder has one) or "standard" (N(0, I), the default otherwise). Returns the name and the data prior or null.
+    /// </summary>
+    public static (string Name, Core.Latent.LatentPrior? Data) Prior(string? value, ServedModel model)
+    {
+        var data = model.Model.Prior;
+        switch ((value ?? (data is null ? "standard" : "data")).ToLowerInvariant())
+        {
+            case "standard": return ("standard", null);
+            case "data" when data is not null: return ("data", data);
+            case "data": throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}: an imported or older model); use prior standard");
+            default: throw ApiProblem.Invalid("prior", $"must be data or standard; got '{ProblemSetup.Echo(value!)}'");
+        }
+    }
+
     /// <summary>A sketch in model space and the map back to the caller's coordinates.</summary>
     public (StrokePoint[] Points, SketchSpace Space) Sketch(SketchInput? input, ServedModel model, string field, bool wholeDrawing) =>
         SketchSpace.Read(input, model.Model.Manifest, Settings.MaxPoints, Settings.MaxCoordinate, field, wholeDrawing);

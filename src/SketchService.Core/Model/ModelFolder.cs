@@ -2,7 +2,7 @@ namespace SketchService.Core.Model;
 
 /// <summary>
 /// The one contract between the trainer and the service: a model is a folder holding these files.
-/// The trainer's exporter and the Magenta importer write it; the service reads it through ModelDirectory.
+/// The trainer's exporter and the Magenta importer write it (SketchService.Export); the service reads it (SketchService.Runtime's SketchModel).
 /// </summary>
 public static class ModelFolder
 {
@@ -10,6 +10,12 @@ public static class ModelFolder
     public const string EncoderFile = "encoder.onnx";
     public const string DecoderInitFile = "decoder_init.onnx";
     public const string DecoderStepFile = "decoder_step.onnx";
+
+    /// <summary>
+    /// prior.json (optional, VAE only): the Gaussian of the training drawings' encodings (<see cref="Latent.LatentPrior"/>),
+    /// from which /generate samples z; listed with its sha256 in model.json when present.
+    /// </summary>
+    public const string PriorFile = "prior.json";
 
     /// <summary>Bumped whenever file names, graph inputs/outputs or the manifest change incompatibly.</summary>
     public const int FormatVersion = 1;

@@ -20,8 +20,9 @@ public sealed class SketchModel : IDisposable
     private readonly InferenceSession? decoderInit;
 
     private SketchModel(string folder, ModelManifest manifest, InferenceSession? encoder, InferenceSession? decoderInit,
-        InferenceSession decoderStep, bool usesCuda, IReadOnlyList<GraphDescription> graphs)
+        InferenceSession decoderStep, bool usesCuda, IReadOnlyList<GraphDescription> graphs, LatentPrior? prior)
     {
+        Prior = prior;
         Id = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
         Manifest = manifest;
         this.encoder = encoder;
@@ -36,6 +37,9 @@ public sealed class SketchModel : IDisposable
     public ModelManifest Manifest { get; }
     public bool UsesCuda { get; }
     public IReadOnlyList<GraphDescription> Graphs { get; }
+
+    /// <summary>The Gaussian of the training drawings' encodings (<see cref="ModelFolder.PriorFile"/>), or null: then z is sampled from N(0, I).</summary>
+    public LatentPrior? Prior { get; }
 
     internal InferenceSession DecoderStep { get; }
     internal InferenceSession DecoderInit => decoderInit ?? throw new InvalidOperationException($"{Id} is decoder-only: it has no decoder_init");
@@ -54,6 +58,7 @@ public sealed class SketchModel : IDisposable
             ? new[] { ModelFolder.EncoderFile, ModelFolder.DecoderInitFile, ModelFolder.DecoderStepFile }
             : [ModelFolder.DecoderStepFile];
         CheckFiles(folder, manifest, files);
+        var prior = ReadPrior(folder, manifest);
 
         using var sessionOptions = CreateSessionOptions(options, logger, out bool usesCuda);
         var sessions = new List<InferenceSession>();
@@ -77,7 +82,7 @@ public sealed class SketchModel : IDisposable
             var init = manifest.IsVae ? Open(ModelFolder.DecoderInitFile) : null;
             var step = Open(ModelFolder.DecoderStepFile);
             var graphs = files.Zip(sessions, (file, s) => new GraphDescription(file, Describe(s.InputMetadata), Describe(s.OutputMetadata))).ToArray();
-            return new SketchModel(folder, manifest, enc, init, step, usesCuda, graphs);
+            return new SketchModel(folder, manifest, enc, init, step, usesCuda, graphs, prior);
         }
         catch
         {
@@ -172,7 +177,19 @@ public sealed class SketchModel : IDisposable
         return problem is null ? m : throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile}: {problem}");
     }
 
-    /// <summary>The files this kind needs exist, and every ONNX file the manifest lists matches its sha256.</summary>
+    /// <summary>The data prior when the folder has one: listed (so its sha256 was checked), for a VAE, and fitting its latent size.</summary>
+    private static LatentPrior? ReadPrior(string folder, ModelManifest manifest)
+    {
+        if (!File.Exists(Path.Combine(folder, ModelFolder.PriorFile))) return null;
+        if (!manifest.IsVae) throw new ModelLoadException(folder, $"{ModelFolder.PriorFile}: a decoder-only model has no latent space to sample");
+        if (!manifest.Sha256.ContainsKey(ModelFolder.PriorFile)) throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} has no sha256 for {ModelFolder.PriorFile}");
+        LatentPrior prior;
+        try { prior = LatentPrior.Read(folder); }
+        catch (Exception e) when (e is JsonException or InvalidDataException) { throw new ModelLoadException(folder, $"{ModelFolder.PriorFile} is not a valid prior: {e.Message}", e); }
+        return prior.Problem(manifest.LatentSize) is { } problem ? throw new ModelLoadException(folder, $"{ModelFolder.PriorFile}: {problem}") : prior;
+    }
+
+    /// <summary>The files this kind needs exist, and every file the manifest lists matches its sha256.</summary>
     private static void CheckFiles(string folder, ModelManifest manifest, string[] required)
     {
         foreach (var file in required)

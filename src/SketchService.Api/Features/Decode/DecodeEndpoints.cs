@@ -21,7 +21,7 @@ public static class DecodeEndpoints
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         app.MapPost("/generate", Generate)
             .WithName("Generate").WithTags("Sketches")
-            .WithSummary("Draw new sketches: z from the standard-normal prior (VAE) or unconditionally (decoder-only).")
+            .WithSummary("Draw new sketches: z from the model's prior (VAE: the data prior when it has one, else N(0, I)) or unconditionally (decoder-only).")
             .WithExample("""{"samples":3,"temperature":0.5,"seed":1,"max_steps":200}""")
             .Produces<DecodeResponse>(200, "application/json", "image/svg+xml", "image/png")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(429).ProducesProblem(503);
@@ -34,7 +34,7 @@ public static class DecodeEndpoints
         var model = policy.Model(request.Model);
         RequestPolicy.RequireEncoder(model, "decode a z (a decoder-only model is not conditioned on z; use /generate)");
         var z = RequestPolicy.Latent(request.Z, model, "z");
-        return Draw(model, policy.Samples(request.Samples), _ => [z], request.Temperature, request.Seed, request.MaxSteps, format, policy, log, http);
+        return Draw(model, policy.Samples(request.Samples), _ => [z], request.Temperature, request.Seed, request.MaxSteps, format, policy, log, http, null);
     }
 
     private static Task<Results<Ok<DecodeResponse>, ContentHttpResult, FileContentHttpResult>> Generate(GenerateRequest request,
@@ -42,17 +42,19 @@ public static class DecodeEndpoints
     {
         var model = policy.Model(request.Model);
         var samples = policy.Samples(request.Samples);
+        if (!model.IsVae && request.Prior is not null) throw ApiProblem.Invalid("prior", "a decoder-only model has no z to sample");
+        var (name, data) = model.IsVae ? RequestPolicy.Prior(request.Prior, model) : ("none", null);
         Func<int, float[][]?> prior = seed =>
         {
             var rng = new Random(seed);
-            return model.IsVae ? [.. Enumerable.Range(0, samples).Select(_ => LatentMath.SamplePrior(model.Model.Manifest.LatentSize, rng))] : null;
+            return model.IsVae ? [.. Enumerable.Range(0, samples).Select(_ => data?.Sample(rng) ?? LatentMath.SamplePrior(model.Model.Manifest.LatentSize, rng))] : null;
         };
-        return Draw(model, samples, prior, request.Temperature, request.Seed, request.MaxSteps, format, policy, log, http);
+        return Draw(model, samples, prior, request.Temperature, request.Seed, request.MaxSteps, format, policy, log, http, name);
     }
 
     /// <summary>Draws from one z shared by every sample, one z per sample, or none (decoder-only), and answers.</summary>
     private static async Task<Results<Ok<DecodeResponse>, ContentHttpResult, FileContentHttpResult>> Draw(ServedModel model, int samples,
-        Func<int, float[][]?> zFor, double? temperature, int? seed, int? maxSteps, string? format, RequestPolicy policy, RequestLog log, HttpContext http)
+        Func<int, float[][]?> zFor, double? temperature, int? seed, int? maxSteps, string? format, RequestPolicy policy, RequestLog log, HttpContext http, string? prior)
     {
         var deadline = policy.Deadline();
         var output = RequestPolicy.Format(format, http.Request);
@@ -67,7 +69,7 @@ public static class DecodeEndpoints
         log.Record(result);
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
         IReadOnlyList<float[]?> zs = [.. Enumerable.Range(0, samples).Select(i => result.Z?[i])];
-        var response = new DecodeResponse(model.Id, result.Seed, tau, zs, sketches, DecodeStats.From(result));
+        var response = new DecodeResponse(model.Id, result.Seed, tau, zs, sketches, DecodeStats.From(result)) { Prior = prior };
         return SketchResults.Respond(response, output, () => [.. sketches.Select(s => s.ToStroke3())], http.RequestAborted);
     }
 }
@@ -90,8 +92,10 @@ public sealed record GenerateRequest
 {
     [Description("Model id; default: the service's default model.")]
     public string? Model { get; init; }
-    [Description("How many sketches (default 1). VAE: each from its own z ~ N(0, I); decoder-only: unconditional.")]
+    [Description("How many sketches (default 1). VAE: each from its own z drawn from the prior; decoder-only: unconditional.")]
     public int? Samples { get; init; }
+    [Description("VAE: where z is drawn from — data (a Gaussian fitted to the training drawings' encodings; the default when the model has one) or standard (N(0, I), the default otherwise).")]
+    public string? Prior { get; init; }
     [Description("Sampling temperature τ ≥ 0; 0 is greedy.")]
     public double? Temperature { get; init; }
     public int? Seed { get; init; }
@@ -101,4 +105,8 @@ public sealed record GenerateRequest
 public sealed record DecodeResponse(string Model, int Seed, double Temperature,
     [property: Description("The z of each sketch (null entries for decoder-only models).")] IReadOnlyList<float[]?> Z,
     [property: Description("Sketches in the model's training pixel space.")] IReadOnlyList<SketchResult> Sketches,
-    DecodeStats Stats);
+    DecodeStats Stats)
+{
+    [Description("/generate: the prior z was drawn from (data, standard, or none for a decoder-only model); null for /decode.")]
+    public string? Prior { get; init; }
+}
