@@ -9,7 +9,8 @@ namespace SketchService.Trainer;
 /// What people see, measured: the model draws for three tasks — free samples from its prior (τ 0.5; the data prior
 /// when the folder has one, and then N(0, I) as well), reconstructions
 /// of the test drawings from their encoding (τ 0.1), and completions of the first third of each test drawing's strokes
-/// (τ 0.5, the drawing is prefix + continuation) — and a classifier two-sample test (Lopez-Paz &amp; Oquab 2017) says
+/// (τ 0.5, the drawing is prefix + continuation), and the middle frames of interpolations between test drawings
+/// (τ 0.1) — and a classifier two-sample test (Lopez-Paz &amp; Oquab 2017) says
 /// how far those drawings are from the real test drawings: a logistic regression on each drawing's features,
 /// cross-validated over 5 folds; 50 % accuracy means it cannot tell them apart, 100 % that it always can. Losses and the
 /// latent round trip say whether z holds the drawing; this says whether the drawings look like the data. The features
@@ -19,7 +20,8 @@ namespace SketchService.Trainer;
 /// </summary>
 public static class SketchQuality
 {
-    public const string Prior = "prior", StandardPrior = "standard prior", Reconstruction = "reconstruction", Completion = "completion";
+    public const string Prior = "prior", StandardPrior = "standard prior", Reconstruction = "reconstruction", Completion = "completion",
+        Interpolation = "interpolation", WhitenedInterpolation = "whitened interpolation";
 
     /// <summary>The drawings of one task, beside the real ones they are judged against.</summary>
     public sealed record TaskDrawings(string Task, float Temperature, StrokePoint[][] Drawings, bool[] Ended);
@@ -62,6 +64,17 @@ public static class SketchQuality
             ended[i] = s.Ended;
         }
         tasks.Add(new(Completion, 0.5f, completed, ended));
+
+        // The middle frame (t = 0.5) between each test drawing and the next, as /interpolate draws it (slerp in z), and
+        // slerp in the data prior's whitened coordinates, where the training encodings are N(0, I).
+        void Middle(string task, Func<float[], float[], float[]> between)
+        {
+            var z = Enumerable.Range(0, n).Select(i => between(mu[i], mu[(i + 1) % n])).ToArray();
+            var frames = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.1f, Z = z, Seed = seed, MaxSteps = m.MaxSeqLen });
+            tasks.Add(new(task, 0.1f, [.. frames.Select(s => s.Points)], [.. frames.Select(s => s.Ended)]));
+        }
+        Middle(Interpolation, (a, b) => Core.Latent.LatentMath.Slerp(a, b, 0.5));
+        if (model.Prior is { } p) Middle(WhitenedInterpolation, (a, b) => p.Unwhiten(Core.Latent.LatentMath.Slerp(p.Whiten(a), p.Whiten(b), 0.5)));
         return tasks;
     }
 

@@ -24,14 +24,29 @@ public sealed record LatentPrior
     [JsonIgnore] public int Size => Mean.Length;
 
     /// <summary>z = mean + L·ε, ε ~ N(0, I) from <paramref name="random"/>.</summary>
-    public float[] Sample(Random random)
+    public float[] Sample(Random random) => Unwhiten(LatentMath.SamplePrior(Size, random));
+
+    /// <summary>w = L⁻¹(z − mean): z in the prior's own coordinates, where it is N(0, I) (forward substitution).</summary>
+    public float[] Whiten(ReadOnlySpan<float> z)
     {
-        var eps = LatentMath.SamplePrior(Size, random);
+        var w = new double[Size];
+        for (var i = 0; i < Size; i++)
+        {
+            double sum = z[i] - Mean[i];
+            for (var j = 0; j < i; j++) sum -= Cholesky[i * Size + j] * w[j];
+            w[i] = sum / Cholesky[i * Size + i];
+        }
+        return [.. w.Select(v => (float)v)];
+    }
+
+    /// <summary>z = mean + L·w: back from the prior's coordinates.</summary>
+    public float[] Unwhiten(ReadOnlySpan<float> w)
+    {
         var z = (float[])Mean.Clone();
         for (var i = 0; i < Size; i++)
         {
             double sum = 0;
-            for (var j = 0; j <= i; j++) sum += Cholesky[i * Size + j] * eps[j];
+            for (var j = 0; j <= i; j++) sum += Cholesky[i * Size + j] * w[j];
             z[i] += (float)sum;
         }
         return z;

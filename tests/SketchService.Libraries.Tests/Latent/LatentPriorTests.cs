@@ -28,6 +28,17 @@ public sealed class LatentPriorTests
     }
 
     [Fact]
+    public void Whitening_and_back_is_the_identity()
+    {
+        var prior = new LatentPrior { Mean = Mean, Cholesky = L };
+        float[] z = [3, 1, -2];
+        var w = prior.Whiten(z);
+        Assert.Equal((z[0] - 1) / 2, w[0], 1e-5); // L₀₀ w₀ = z₀ − m₀
+        var back = prior.Unwhiten(w);
+        for (var i = 0; i < 3; i++) Assert.Equal(z[i], back[i], 1e-5);
+    }
+
+    [Fact]
     public void A_prior_that_does_not_fit_says_why()
     {
         Assert.Contains("latent size is 4", new LatentPrior { Mean = Mean, Cholesky = L }.Problem(4));
