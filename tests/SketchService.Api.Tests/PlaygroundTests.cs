@@ -157,6 +157,131 @@ public sealed class PlaygroundTests(ApiFactory app)
         Assert.All(errors, e => Assert.Contains("400", e));
     }
 
+    /// <summary>Waits until the status line says the completion is done (or stopped).</summary>
+    private static async Task Done(IPage page)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!(await page.Locator("#status").InnerTextAsync()).Contains("done") && clock.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20, Ct);
+    }
+
+    [Fact]
+    public async Task Stop_stops_the_drawing_on_screen_not_only_the_request()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", "tiny"); // never ends: 250 points per ending, sent in a few ms, drawn at ~180 points/s
+        await page.SelectOptionAsync("#samples", "9");
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#grid .cell[data-points]:not([data-points='0'])").First.WaitForAsync();
+        await page.Keyboard.PressAsync("Escape");
+        var stopped = (await PointsPerCell(page)).Sum();
+        await Task.Delay(400, Ct);
+        Assert.Equal(stopped, (await PointsPerCell(page)).Sum()); // nothing more is drawn
+        Assert.True(stopped < 9 * 250, $"{stopped} points: the whole stream had been drawn already");
+        Assert.Equal("stopped", await page.Locator("#status").InnerTextAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Changing_endings_temperature_or_seed_completes_again_and_undo_clears_stale_endings()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "20");
+        await page.SelectOptionAsync("#samples", "1");
+        await Stroke(page, (100, 100), (140, 120));
+        await Done(page);
+        Assert.Equal(1, await page.Locator("#grid .cell").CountAsync());
+
+        await page.SelectOptionAsync("#samples", "4");
+        await page.Locator("#grid .cell").Nth(3).WaitForAsync();
+        await Done(page);
+        await page.FillAsync("#seed", "42");
+        await page.Locator("#seed").DispatchEventAsync("change");
+        await page.Locator("#status:has-text('seed 42')").WaitForAsync();
+        await Done(page);
+        await page.EvalOnSelectorAsync("#temperature", "t => { t.value = '0.2'; t.dispatchEvent(new Event('input')); t.dispatchEvent(new Event('change')); }");
+        await page.Locator("#status:has-text('drawing')").Or(page.Locator("#status:has-text('done')")).First.WaitForAsync();
+        await Done(page);
+        Assert.Equal(4, await page.Locator("#grid .cell").CountAsync());
+
+        await page.ClickAsync("#undo");
+        Assert.Equal(0, await page.Locator("#grid .cell").CountAsync());
+        Assert.True(await page.Locator("#download-svg").IsDisabledAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_drawing_the_model_finds_finished_says_so()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        // The model's answer for a finished drawing: every ending ends at its first step.
+        await page.RouteAsync("**/complete", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "text/event-stream",
+            Body = "event: step\ndata: {\"sample\":0,\"step\":0,\"dx\":0,\"dy\":0,\"x\":140,\"y\":120,\"pen\":\"end\"}\n\n" +
+                   "event: done\ndata: {\"model\":\"tiny\",\"condition\":\"encoding\",\"z\":null,\"seed\":3,\"temperature\":0.5,\"prefix_points\":2," +
+                   "\"sketches\":[{\"strokes\":[[0,0,0],[40,20,1]],\"polylines\":[[[100,140],[100,120]]],\"steps\":1,\"ended_by_itself\":true}]," +
+                   "\"stats\":{\"steps\":1,\"duration_ms\":0.1,\"queued_ms\":0,\"ended_by_themselves\":1,\"samples\":1}}\n\n",
+        }));
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.SelectOptionAsync("#samples", "1");
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#hint:has-text('thinks this drawing is finished')").WaitForAsync();
+        Assert.Contains("finished at once", await page.Locator("#grid .cell p").InnerTextAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task The_persons_strokes_and_the_models_have_two_colours_on_screen_and_in_downloads()
+    {
+        await using var session = await Open();
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "20");
+        await page.SelectOptionAsync("#samples", "1");
+        await Stroke(page, (100, 100), (140, 120));
+        await Done(page);
+        string Colour(string cls) => $"document.querySelector('#grid .cell path.{cls}') && getComputedStyle(document.querySelector('#grid .cell path.{cls}')).stroke";
+        var mine = await page.EvaluateAsync<string>(Colour("mine"));
+        var theirs = await page.EvaluateAsync<string>(Colour("theirs"));
+        Assert.NotNull(mine);
+        Assert.NotEqual(mine, theirs);
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-svg"));
+        var svg = File.ReadAllText((await download.PathAsync())!);
+        Assert.Contains("stroke=\"#888888\"", svg); // the person's
+        Assert.Contains("stroke=\"black\"", svg);   // the model's
+        Assert.Empty(errors);
+    }
+
+    [Theory]
+    [InlineData(1280, 900)]
+    [InlineData(390, 844)]
+    public async Task Nine_endings_fit_the_window_and_sit_under_the_canvas_on_a_phone(int width, int height)
+    {
+        await using var session = await Open(width, height);
+        var (page, errors) = (session.Page, session.Errors);
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "10");
+        await page.SelectOptionAsync("#samples", "9");
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#grid .cell").Nth(8).WaitForAsync();
+        var cells = await page.Locator("#grid .cell").EvaluateAllAsync<double[][]>("cs => cs.map(c => { const b = c.getBoundingClientRect(); return [b.top, b.bottom]; })");
+        var tools = (await page.Locator("#vae").BoundingBoxAsync())!;
+        var canvas = (await page.Locator("#canvas").BoundingBoxAsync())!;
+        if (width >= 1000)
+            Assert.All(cells, c => Assert.True(c[1] <= height, $"an ending reaches {c[1]:0} px of {height}: scrolling needed"));
+        else
+        {
+            Assert.True(cells[0][0] > canvas.Y + canvas.Height, "the endings come after the canvas");
+            Assert.True(cells[^1][1] <= tools.Y, "the endings come before the latent-space tools");
+        }
+        Assert.Empty(errors);
+    }
+
     [Fact]
     public async Task A_decoder_only_model_hides_the_latent_tools_and_the_page_links_swagger()
     {

@@ -28,15 +28,19 @@ public static class SketchResults
     public static IReadOnlyList<SketchResult> From(DecodeResult result, SketchSpace space, StrokePoint[]? prefix = null) =>
         [.. result.Sketches.Select(s => SketchResult.From(space.ToOutput(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
 
-    /// <summary>JSON, or the sketches drawn as SVG or PNG (the request policy has bounded how many); <c>ct</c> stops a PNG being drawn.</summary>
+    /// <summary>
+    /// JSON, or the sketches drawn as SVG or PNG (the request policy has bounded how many); <c>ct</c> stops a PNG being
+    /// drawn; <c>given</c> leading points of every sketch (/complete's prefix, what a person drew) are grey, the model's black.
+    /// </summary>
     public static Results<Ok<T>, ContentHttpResult, FileContentHttpResult> Respond<T>(T json, OutputFormat format, Func<IReadOnlyList<StrokePoint[]>> sketches,
-        CancellationToken ct, Func<IReadOnlyList<string>>? captions = null)
+        CancellationToken ct, Func<IReadOnlyList<string>>? captions = null, int given = 0)
     {
         if (format is not (OutputFormat.Svg or OutputFormat.Png)) return TypedResults.Ok(json);
         var drawn = sketches();
+        int[] mine = [.. drawn.Select(_ => given)];
         return format == OutputFormat.Svg
-            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke()), "image/svg+xml")
-            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct), "image/png");
+            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), "image/svg+xml")
+            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), "image/png");
     }
 
     private static int Columns(int n) => Math.Clamp(n, 1, 5);

@@ -7,7 +7,7 @@ const POINTS_PER_FRAME = 3; // drawing pace: ~180 points/s per ending, so a fast
 const $ = (id) => document.getElementById(id);
 const svgNs = "http://www.w3.org/2000/svg";
 
-const state = { strokes: [], current: null, models: [], saved: {}, controller: null, last: null, animation: null };
+const state = { strokes: [], current: null, models: [], saved: {}, controller: null, last: null, animation: null, drawing: null };
 
 // ---- API -------------------------------------------------------------------------------------------------------
 
@@ -143,7 +143,9 @@ function cell(caption = "") {
 
 function showGrid(cells, title) {
   const grid = $("grid");
-  grid.style.setProperty("--columns", String(Math.min(3, Math.ceil(Math.sqrt(cells.length)))));
+  const columns = Math.min(3, Math.ceil(Math.sqrt(cells.length)));
+  grid.style.setProperty("--columns", String(columns));
+  grid.style.setProperty("--rows", String(Math.max(1, Math.ceil(cells.length / columns))));
   grid.replaceChildren(...cells.map((c) => c.figure));
   $("results-title").textContent = title;
 }
@@ -168,7 +170,7 @@ function showError(error) {
 function clearError() { $("error").hidden = true; }
 
 function setBusy(busy) {
-  $("stop").disabled = !busy;
+  $("stop").disabled = !busy && !state.animation;
   $("status").textContent = busy ? "drawing…" : $("status").textContent;
 }
 
@@ -216,6 +218,14 @@ function animate(cells) {
   return {
     push: (p) => endings[p.sample]?.queue.push(p),
     finish: () => { finished = true; return idle; },
+    // Stop drawing now: what the server already sent but the page has not drawn yet is dropped.
+    halt: () => {
+      for (const e of endings) e.queue.length = 0;
+      finished = true;
+      if (state.animation) cancelAnimationFrame(state.animation);
+      state.animation = null;
+      resolve();
+    },
   };
 }
 
@@ -232,6 +242,7 @@ function completionCells(n) {
 async function complete() {
   clearError();
   stop();
+  $("hint").hidden = true;
   if (!state.strokes.length) return;
   const n = Number($("samples").value);
   const body = { ...settings(), sketch: { polylines: polylines(), frame: FRAME }, samples: n };
@@ -239,7 +250,7 @@ async function complete() {
   showGrid(cells, "Endings");
   const controller = (state.controller = new AbortController());
   const events = [];
-  const drawing = animate(cells);
+  const drawing = (state.drawing = animate(cells));
   setBusy(true);
   try {
     const response = await post("/complete", body, "text/event-stream", controller.signal);
@@ -248,25 +259,43 @@ async function complete() {
       else if (name === "done") {
         state.last = { path: "/complete", body: { ...body, seed: data.seed }, kind: "complete", events, n };
         $("status").textContent = `seed ${data.seed} · ${data.stats.steps} steps · ${data.stats.duration_ms} ms decoding`;
+        showFinished(cells, data);
       } else if (name === "error") throw new Error([data.title, data.detail].filter(Boolean).join(": "));
     });
     await drawing.finish();
-    $("status").textContent += " · done";
+    if (state.drawing === drawing && !controller.signal.aborted) $("status").textContent += " · done";
   } catch (e) {
     drawing.finish();
     showError(e);
     if (e.name === "AbortError") $("status").textContent = "stopped";
   } finally {
+    if (state.drawing === drawing) state.drawing = null;
     if (state.controller === controller) state.controller = null;
     setBusy(false);
     updateDownloads();
   }
 }
 
+/** Says so when the model ended an ending before drawing anything: it took the drawing for finished. */
+function showFinished(cells, done) {
+  const given = done.prefix_points;
+  const empty = done.sketches.map((s) => s.ended_by_itself && s.strokes.length <= given);
+  empty.forEach((e, i) => { if (e && cells[i]) cells[i].caption.textContent += " · finished at once"; });
+  if (empty.length && empty.every(Boolean)) {
+    $("hint").textContent = "The model thinks this drawing is finished, so it added nothing — try half a body or a head.";
+    $("hint").hidden = false;
+  }
+}
+
+/** Stops what is being drawn: the request (the server stops decoding) and the drawing on the page. */
 function stop() {
+  const busy = !!state.controller || !!state.animation;
   state.controller?.abort();
   state.controller = null;
+  state.drawing?.halt();
+  state.drawing = null;
   $("stop").disabled = true;
+  if (busy) $("status").textContent = "stopped";
 }
 
 function replay() {
@@ -407,18 +436,32 @@ function modelChanged() {
   $("model-info").textContent = m ? `${m.name}: ${m.kind === "vae" ? `VAE, z of ${m.latent_size}` : "decoder-only (no encoder)"}, decoder ${m.decoder_size} units, ${m.source}` : "";
 }
 
+/** Endings shown for a drawing that has changed since are stale: they go. */
+function clearResults() {
+  $("grid").replaceChildren();
+  $("hint").hidden = true;
+  $("status").textContent = "";
+  if (state.last?.kind === "complete") state.last = null;
+  updateDownloads();
+}
+
 function undo() {
   stop();
   state.strokes.pop();
   renderCanvas();
+  clearResults();
+}
+
+/** A setting of the completion changed (endings, τ, seed): complete again what is drawn, if endings are shown. */
+function settingChanged() {
+  if (state.strokes.length && state.last?.kind === "complete") complete();
 }
 
 function clear() {
   stop();
   state.strokes = [];
   renderCanvas();
-  $("grid").replaceChildren();
-  $("status").textContent = "";
+  clearResults();
   clearError();
 }
 
@@ -437,6 +480,9 @@ function wire() {
   $("download-png").onclick = () => download("png");
   $("model").onchange = modelChanged;
   $("temperature").oninput = () => ($("temperature-value").textContent = $("temperature").value);
+  $("temperature").onchange = settingChanged;
+  $("samples").onchange = settingChanged;
+  $("seed").onchange = settingChanged;
   document.addEventListener("keydown", (e) => {
     const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
     if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); }

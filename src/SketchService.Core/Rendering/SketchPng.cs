@@ -12,18 +12,24 @@ namespace SketchService.Core.Rendering;
 /// </summary>
 public static class SketchPng
 {
-    public static byte[] Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, int cell = 256, float strokeWidth = 2f, CancellationToken cancellationToken = default)
+    /// <summary>Ink of what a person drew (<c>given</c> points), when a picture tells it from what the model drew (full black).</summary>
+    public const float GivenInk = 0.5f;
+
+    /// <summary>The sketches as a grid PNG; the first <paramref name="given"/>[i] points of sketch i (a person's) are grey.</summary>
+    public static byte[] Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, int cell = 256, float strokeWidth = 2f, CancellationToken cancellationToken = default,
+        IReadOnlyList<int>? given = null)
     {
         columns = Math.Max(1, Math.Min(columns, sketches.Count));
         var rows = Math.Max(1, (sketches.Count + columns - 1) / columns);
-        var pixels = Pixels(sketches, columns, cell, strokeWidth, cancellationToken);
+        var pixels = Pixels(sketches, columns, cell, strokeWidth, cancellationToken, given);
         var gray = new byte[pixels.Length];
         for (var i = 0; i < gray.Length; i++) gray[i] = (byte)Math.Round(Math.Clamp(pixels[i], 0, 1) * 255);
         return Encode(gray, columns * cell, rows * cell);
     }
 
     /// <summary>The grid's pixels, 1 = white, row by row.</summary>
-    internal static float[] Pixels(IReadOnlyList<StrokePoint[]> sketches, int columns, int cell, float strokeWidth, CancellationToken cancellationToken)
+    internal static float[] Pixels(IReadOnlyList<StrokePoint[]> sketches, int columns, int cell, float strokeWidth, CancellationToken cancellationToken,
+        IReadOnlyList<int>? given = null)
     {
         columns = Math.Max(1, Math.Min(columns, sketches.Count));
         var rows = Math.Max(1, (sketches.Count + columns - 1) / columns);
@@ -31,26 +37,34 @@ public static class SketchPng
         var pixels = new float[width * height];
         Array.Fill(pixels, 1f);
         for (var i = 0; i < sketches.Count; i++)
-            Draw(pixels, width, height, StrokeFormats.ToPolylines(sketches[i]), i % columns * cell, i / columns * cell, cell, cell * 0.08f, strokeWidth / 2, cancellationToken);
+        {
+            var (mine, theirs) = StrokeFormats.Split(sketches[i], given is not null && i < given.Count ? given[i] : 0);
+            var frame = StrokeFormats.ToPolylines(sketches[i]);
+            foreach (var (lines, ink) in new[] { (mine, GivenInk), (theirs, 1f) })
+                Draw(pixels, width, height, lines, frame, ink, i % columns * cell, i / columns * cell, cell, cell * 0.08f, strokeWidth / 2, cancellationToken);
+        }
         return pixels;
     }
 
-    private static void Draw(float[] px, int width, int height, IReadOnlyList<Polyline> lines, float x0, float y0, float size, float margin, float half, CancellationToken ct)
+    /// <summary>Draws <paramref name="lines"/> with <paramref name="ink"/> (1 = black), placed as <paramref name="frame"/> (the whole sketch) fits the cell.</summary>
+    private static void Draw(float[] px, int width, int height, IReadOnlyList<Polyline> lines, IReadOnlyList<Polyline> frame, float ink,
+        float x0, float y0, float size, float margin, float half, CancellationToken ct)
     {
         var all = lines.Where(l => l.Count > 0).ToList();
-        if (all.Count == 0) return;
-        var box = StrokeFormats.Bounds(all);
+        var framed = frame.Where(l => l.Count > 0).ToList();
+        if (all.Count == 0 || framed.Count == 0) return;
+        var box = StrokeFormats.Bounds(framed);
         var scale = (size - 2 * margin) / Math.Max(1e-6f, Math.Max(box.Width, box.Height));
         var ox = x0 + margin + ((size - 2 * margin) - box.Width * scale) / 2 - box.MinX * scale;
         var oy = y0 + margin + ((size - 2 * margin) - box.Height * scale) / 2 - box.MinY * scale;
         foreach (var l in all)
         {
             ct.ThrowIfCancellationRequested();
-            if (l.Count == 1) Segment(px, width, height, ox + l.X[0] * scale, oy + l.Y[0] * scale, ox + l.X[0] * scale, oy + l.Y[0] * scale, half);
+            if (l.Count == 1) Segment(px, width, height, ox + l.X[0] * scale, oy + l.Y[0] * scale, ox + l.X[0] * scale, oy + l.Y[0] * scale, half, ink);
             for (var i = 1; i < l.Count; i++)
             {
                 if ((i & 255) == 0) ct.ThrowIfCancellationRequested();
-                Segment(px, width, height, ox + l.X[i - 1] * scale, oy + l.Y[i - 1] * scale, ox + l.X[i] * scale, oy + l.Y[i] * scale, half);
+                Segment(px, width, height, ox + l.X[i - 1] * scale, oy + l.Y[i - 1] * scale, ox + l.X[i] * scale, oy + l.Y[i] * scale, half, ink);
             }
         }
     }
@@ -61,7 +75,7 @@ public static class SketchPng
     /// of the line's crossing of its row, or within reach of an end (reach · (1 + |cot θ|) of the crossing); so the
     /// work follows the segment's length, not its bounding box (a long diagonal once cost a whole cell per segment).
     /// </summary>
-    private static void Segment(float[] px, int width, int height, float ax, float ay, float bx, float by, float half)
+    private static void Segment(float[] px, int width, int height, float ax, float ay, float bx, float by, float half, float ink)
     {
         var reach = half + 1;
         int minX = Math.Max(0, (int)MathF.Floor(MathF.Min(ax, bx) - reach)), maxX = Math.Min(width - 1, (int)MathF.Ceiling(MathF.Max(ax, bx) + reach));
@@ -86,7 +100,7 @@ public static class SketchPng
                 float ex = cx - t * dx, ey = cy - t * dy;
                 var coverage = Math.Clamp(half + 0.5f - MathF.Sqrt(ex * ex + ey * ey), 0, 1);
                 ref var p = ref px[y * width + x];
-                p = MathF.Min(p, 1 - coverage);
+                p = MathF.Min(p, 1 - coverage * ink);
             }
         }
     }

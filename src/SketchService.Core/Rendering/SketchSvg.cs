@@ -7,12 +7,19 @@ namespace SketchService.Core.Rendering;
 /// <summary>Draws stroke-3 sketches as SVG: one sketch, or a grid of sketches with optional captions.</summary>
 public static class SketchSvg
 {
+    /// <summary>The colour of what the person drew, when a picture tells it from what the model drew (black).</summary>
+    public const string GivenColour = "#888888";
+
     /// <summary>An SVG path "M x y L x y …" for one sketch, scaled and translated to fit a cell.</summary>
-    public static string Path(IReadOnlyList<Polyline> lines, float x0, float y0, float size, float margin)
+    public static string Path(IReadOnlyList<Polyline> lines, float x0, float y0, float size, float margin) => Path(lines, lines, x0, y0, size, margin);
+
+    /// <summary>The path of <paramref name="lines"/>, placed as <paramref name="frame"/> (all of the sketch) fits the cell.</summary>
+    private static string Path(IReadOnlyList<Polyline> lines, IReadOnlyList<Polyline> frame, float x0, float y0, float size, float margin)
     {
         var all = lines.Where(l => l.Count > 0).ToList();
-        if (all.Count == 0) return "";
-        var box = StrokeFormats.Bounds(all);
+        var framed = frame.Where(l => l.Count > 0).ToList();
+        if (all.Count == 0 || framed.Count == 0) return "";
+        var box = StrokeFormats.Bounds(framed);
         var scale = (size - 2 * margin) / Math.Max(1e-6f, Math.Max(box.Width, box.Height));
         var ox = x0 + margin + ((size - 2 * margin) - box.Width * scale) / 2 - box.MinX * scale;
         var oy = y0 + margin + ((size - 2 * margin) - box.Height * scale) / 2 - box.MinY * scale;
@@ -26,8 +33,12 @@ public static class SketchSvg
         return sb.ToString().TrimEnd();
     }
 
-    /// <summary>A grid of sketches, <paramref name="columns"/> per row, each in a square cell, captions below.</summary>
-    public static string Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, float cell = 160, IReadOnlyList<string>? captions = null, string? title = null)
+    /// <summary>
+    /// A grid of sketches, <paramref name="columns"/> per row, each in a square cell, captions below. The first
+    /// <paramref name="given"/>[i] points of sketch i (what a person drew, before the model went on) are grey.
+    /// </summary>
+    public static string Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, float cell = 160, IReadOnlyList<string>? captions = null, string? title = null,
+        IReadOnlyList<int>? given = null)
     {
         var rows = (sketches.Count + columns - 1) / columns;
         var top = title is null ? 0 : 28;
@@ -41,8 +52,11 @@ public static class SketchSvg
         for (var i = 0; i < sketches.Count; i++)
         {
             float x = i % columns * cell, y = top + i / columns * (cell + captionH);
-            var d = Path(StrokeFormats.ToPolylines(sketches[i]), x, y, cell, cell * 0.08f);
-            sb.Append(CultureInfo.InvariantCulture, $"<path d=\"{d}\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\n");
+            var all = StrokeFormats.ToPolylines(sketches[i]);
+            var (mine, theirs) = StrokeFormats.Split(sketches[i], given is not null && i < given.Count ? given[i] : 0);
+            foreach (var (lines, colour) in new[] { (mine, GivenColour), (theirs, "black") })
+                if (Path(lines, all, x, y, cell, cell * 0.08f) is { Length: > 0 } d)
+                    sb.Append(CultureInfo.InvariantCulture, $"<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\n");
             if (captions is not null && i < captions.Count)
                 sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(x + cell / 2)}\" y=\"{F(y + cell + 13)}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"12\">{Escape(captions[i])}</text>\n");
         }

@@ -46,6 +46,23 @@ public static class StrokeFormats
     }
 
     /// <summary>
+    /// The polylines of a sketch's first <paramref name="given"/> points and of the rest, in one coordinate frame (so
+    /// they can be drawn in two colours over each other): where the pen is still down at the boundary, the rest's first
+    /// line starts at the last given point, so no segment is lost.
+    /// </summary>
+    public static (IReadOnlyList<Polyline> Given, IReadOnlyList<Polyline> Continued) Split(ReadOnlySpan<StrokePoint> strokes, int given)
+    {
+        given = Math.Clamp(given, 0, strokes.Length);
+        var first = ToPolylines(strokes[..given]);
+        float x = 0, y = 0;
+        foreach (var p in strokes[..given]) { x += p.Dx; y += p.Dy; }
+        var rest = ToPolylines(strokes[given..]).Select(l => new Polyline([.. l.X.Select(v => v + x)], [.. l.Y.Select(v => v + y)])).ToList();
+        if (given > 0 && !strokes[given - 1].PenLifted && rest.Count > 0)
+            rest[0] = new Polyline([x, .. rest[0].X], [y, .. rest[0].Y]);
+        return (first, rest);
+    }
+
+    /// <summary>
     /// Stroke-3 → absolute polylines: cumulative sum from (0, 0), a new polyline after every pen
     /// lift. Unlike Magenta's <c>strokes_to_lines</c>, trailing points whose pen never lifts (a
     /// sampled sketch cut at its maximum length) are kept as a last polyline rather than dropped.

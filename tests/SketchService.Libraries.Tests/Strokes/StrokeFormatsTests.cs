@@ -103,4 +103,17 @@ public class StrokeFormatsTests
         Assert.Equal(box, StrokeFormats.Bounds(StrokeFormats.ToStroke3(Tiny)));
         Assert.Throws<ArgumentException>(() => StrokeFormats.Bounds(Array.Empty<Polyline>()));
     }
+
+    [Fact]
+    public void Split_gives_the_given_points_and_the_rest_in_one_frame_joined_where_the_pen_stays_down()
+    {
+        StrokePoint[] sketch = [new(0, 0, false), new(10, 0, false), new(0, 10, false), new(5, 5, true)];
+        var (given, rest) = StrokeFormats.Split(sketch, 2);
+        Assert.Equal([0f, 10f], given.Single().X);
+        Assert.Equal([10f, 10f, 15f], rest.Single().X); // from the last given point: the segment between is drawn
+        Assert.Equal([0f, 10f, 15f], rest.Single().Y);
+        var (all, none) = StrokeFormats.Split(sketch, 4);
+        Assert.Equal(4, all.Single().Count);
+        Assert.Empty(none);
+    }
 }

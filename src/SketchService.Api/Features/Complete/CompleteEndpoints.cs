@@ -48,7 +48,7 @@ public static class CompleteEndpoints
             var result = await plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, cancellationToken: http.RequestAborted).Result;
             log.Record(result);
             var response = plan.Response(result);
-            return SketchResults.Respond(response, plan.Output, () => [.. response.Sketches.Select(s => s.ToStroke3())], http.RequestAborted).Result switch
+            return SketchResults.Respond(response, plan.Output, () => [.. response.Sketches.Select(s => s.ToStroke3())], http.RequestAborted, given: plan.Prefix.Length).Result switch
             {
                 Ok<CompleteResponse> json => json,
                 ContentHttpResult svg => svg,
