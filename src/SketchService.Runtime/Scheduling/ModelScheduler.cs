@@ -16,8 +16,8 @@ namespace SketchService.Runtime.Scheduling;
 /// refused at once with <see cref="AdmissionRejectedException"/> (HTTP 429 with Retry-After).</item>
 /// <item>Two lanes, each a thread that alone changes the state of the work it holds, as vLLM's scheduler does
 /// (schedule → run → update): the encoder lane packs waiting sketches into runs of at most
-/// <see cref="SchedulerOptions.MaxEncodeRunPoints"/> padded points, so that no request holds the encoder for long and a
-/// run's memory is bounded; the decoder lane steps every live row of every draw together (continuous batching, as
+/// <see cref="SchedulerOptions.MaxEncodeRunPoints"/> padded points, the oldest first and then the shortest, so that no
+/// request holds the encoder for long, a short one is not stuck behind long ones, and a run's memory is bounded; the decoder lane steps every live row of every draw together (continuous batching, as
 /// Orca and vLLM do). A draw whose z is its prefix's encoding passes from the first lane to the second without leaving
 /// the scheduler. The lanes run side by side, so encodings never stall the rows being drawn.</item>
 /// <item>Stopping: work whose client went away or whose <see cref="Deadline"/> passed leaves its queue or its rows at
@@ -211,8 +211,16 @@ public sealed class ModelScheduler : IDisposable
         public TaskCompletionSource<IReadOnlyList<LatentCode>>? Completion { get; } =
             draw is null ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
         public long SubmittedAt { get; } = Stopwatch.GetTimestamp();
-        /// <summary>Sketches handed to encoder runs, and encoded; the work leaves the queue once all are handed out.</summary>
-        public int Taken, Encoded;
+        /// <summary>Which sketches were handed to encoder runs (not always in order), how many, and how many are encoded; the work leaves the queue once all are handed out.</summary>
+        public bool[] Handed { get; } = new bool[sketches.Length];
+        public int HandedCount, Encoded;
+        public bool AllHanded => HandedCount == Sketches.Length;
+
+        public void Hand(int index)
+        {
+            Handed[index] = true;
+            HandedCount++;
+        }
         /// <summary>Failed or delivered: results of runs still in flight for it are dropped.</summary>
         public bool Over;
 
@@ -242,21 +250,7 @@ public sealed class ModelScheduler : IDisposable
                 long now = Stopwatch.GetTimestamp();
                 foreach (var work in encodeQueue)
                     if (work.StoppedBy(now) is { } why) failed.Add((work, why));
-                int longest = 0;
-                for (var head = encodeQueue.First; head is not null && slice.Count < options.MaxEncodeBatch; head = encodeQueue.First)
-                {
-                    var work = head.Value;
-                    if (failed.Any(f => f.Work == work)) break; // stopped: leaves the queue below, the run waits for the next round
-                    int length = Math.Max(longest, work.Sketches[work.Taken].Length);
-                    if (slice.Count > 0 && length * (slice.Count + 1) > options.MaxEncodeRunPoints) break;
-                    longest = length;
-                    slice.Add((work, work.Taken++));
-                    if (work.Taken == work.Sketches.Length)
-                    {
-                        encodeQueue.RemoveFirst();
-                        metrics.Pending(Model.Id, -1);
-                    }
-                }
+                Pack(slice, failed);
                 if (slice.Count == 0 && failed.Count == 0)
                 {
                     if (stopping) break;
@@ -318,6 +312,39 @@ public sealed class ModelScheduler : IDisposable
                 metrics.Pending(Model.Id, 1);
                 decoderWake.Set();
             }
+        }
+    }
+
+    /// <summary>
+    /// Under the gate: the next encoder run. The oldest waiting sketch goes first, so nobody waits for ever; then the
+    /// shortest waiting sketches of any request, while the run's padded points (longest × count) and sketch count allow,
+    /// so a short prefix rides with the next run instead of queueing behind every long sketch before it. Work that was
+    /// stopped is left for <see cref="Stop"/>.
+    /// </summary>
+    private void Pack(List<(EncodeWork Work, int Index)> slice, List<(EncodeWork Work, Exception Why)> failed)
+    {
+        var waiting = encodeQueue.Where(w => !failed.Any(f => f.Work == w)).ToList();
+        if (waiting.Count == 0) return;
+        var oldest = waiting[0];
+        var first = Array.IndexOf(oldest.Handed, false);
+        oldest.Hand(first);
+        slice.Add((oldest, first));
+        int longest = oldest.Sketches[first].Length;
+        var shortest = waiting.SelectMany(w => Enumerable.Range(0, w.Sketches.Length).Where(i => !w.Handed[i]).Select(i => (Work: w, Index: i)))
+            .OrderBy(c => c.Work.Sketches[c.Index].Length);
+        foreach (var (work, index) in shortest)
+        {
+            if (slice.Count >= options.MaxEncodeBatch) break;
+            int length = Math.Max(longest, work.Sketches[index].Length);
+            if (length * (slice.Count + 1) > options.MaxEncodeRunPoints) break; // longer ones fit even less
+            longest = length;
+            work.Hand(index);
+            slice.Add((work, index));
+        }
+        foreach (var work in waiting.Where(w => w.AllHanded))
+        {
+            encodeQueue.Remove(work);
+            metrics.Pending(Model.Id, -1);
         }
     }
 

@@ -31,6 +31,18 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
     }
 
     [Fact]
+    public async Task A_short_encoding_rides_with_the_next_run_instead_of_waiting_behind_long_ones()
+    {
+        using var scheduler = Scheduler(models.Sheep, new() { MaxQueuedRequests = 100, MaxEncodeRunPoints = 4096 });
+        var flood = Enumerable.Range(0, 30).Select(i => scheduler.EncodeAsync([Scribble(2000, i)], Deadline.None, Ct)).ToArray();
+        var prefix = Scribble(4, 99);
+        var draw = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5, Seed = 1, Prefix = prefix, ZFromPrefix = true }, Deadline.None, cancellationToken: Ct);
+        await draw.Result;
+        Assert.True(flood.Count(t => !t.IsCompleted) >= 20, $"{flood.Count(t => t.IsCompleted)} of 30 long encodings went first");
+        await Task.WhenAll(flood);
+    }
+
+    [Fact]
     public async Task Encoder_runs_stay_within_their_padded_points_and_give_what_encoding_alone_gives()
     {
         using var scheduler = Scheduler(models.Sheep, new() { MaxEncodeRunPoints = 600, MaxEncodeBatch = 8 });
