@@ -39,14 +39,16 @@ try
     app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
     app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger
     app.UseStaticFiles();
+    app.UseCors();
     app.MapSketchHealthChecks();
     app.MapSketchMetrics();
-    app.MapModelEndpoints();
-    app.MapEncodeEndpoints();
-    app.MapCompleteEndpoints();
-    app.MapDecodeEndpoints();
-    app.MapInterpolateEndpoints();
-    app.MapArithmeticEndpoints();
+    var api = app.MapGroup("").RequireCors(Cors.Policy);
+    api.MapModelEndpoints();
+    api.MapEncodeEndpoints();
+    api.MapCompleteEndpoints();
+    api.MapDecodeEndpoints();
+    api.MapInterpolateEndpoints();
+    api.MapArithmeticEndpoints();
     app.Run();
 }
 catch (Exception e) when (e is not HostAbortedException)

@@ -99,6 +99,12 @@ public sealed class SketchServiceOptions
     /// </summary>
     [Range(0, 3600)] public double DrainSeconds { get; set; } = 20;
 
+    /// <summary>
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    /// <c>https://editor.p5js.org,https://example.com</c>; <c>*</c>: any.
+    /// </summary>
+    public string AllowedOrigins { get; set; } = "*";
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

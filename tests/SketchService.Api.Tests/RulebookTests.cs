@@ -62,6 +62,18 @@ public sealed class RulebookTests(ApiFactory app)
     }
 
     [Fact]
+    public void A_picture_of_more_than_20_sketches_is_refused_before_any_work()
+    {
+        // Once: /arithmetic?format=png with 184 operands drew a 1280 × 9472 PNG. Operands are bounded now too, but a
+        // deployment that raises MaxSamples or MaxOperands still gets pictures of at most 5 × 4 cells.
+        RequestPolicy.Picture(OutputFormat.Png, 20);
+        RequestPolicy.Picture(OutputFormat.Json, 1000);
+        var refused = Assert.Throws<ApiProblem>(() => RequestPolicy.Picture(OutputFormat.Svg, 21));
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("at most 20 sketches", refused.Message);
+    }
+
+    [Fact]
     public async Task Complete_answers_the_picture_its_accept_header_asks_for()
     {
         using var client = app.Client();

@@ -26,6 +26,7 @@ public static class Settings
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
+        builder.Services.AddSketchCors(options);
         return builder;
     }
 }
