@@ -40,9 +40,12 @@ try
     app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger
     app.UseStaticFiles();
     app.UseCors();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    var settings = Settings.Read(app.Configuration);
     app.MapSketchHealthChecks();
-    app.MapSketchMetrics();
-    var api = app.MapGroup("").RequireCors(Cors.Policy);
+    app.MapSketchMetrics().RequireApiKey(settings);
+    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings);
     api.MapModelEndpoints();
     api.MapEncodeEndpoints();
     api.MapCompleteEndpoints();

@@ -105,6 +105,15 @@ public sealed class SketchServiceOptions
     /// </summary>
     public string AllowedOrigins { get; set; } = "*";
 
+    /// <summary>
+    /// SHA-256 hashes (hex) of the API keys that may call the API, comma-separated; empty (and no file): no keys needed.
+    /// <c>printf %s "$KEY" | sha256sum</c> gives a key's hash.
+    /// </summary>
+    public string ApiKeyHashes { get; set; } = "";
+
+    /// <summary>A file of more key hashes, one per line (a mounted Kubernetes Secret); empty: none.</summary>
+    public string ApiKeyHashesFile { get; set; } = "";
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

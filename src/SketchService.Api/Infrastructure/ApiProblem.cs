@@ -127,6 +127,7 @@ public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.Js
     private static readonly Dictionary<int, string> Types = new()
     {
         [400] = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        [401] = "https://tools.ietf.org/html/rfc9110#section-15.5.2",
         [404] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         [405] = "https://tools.ietf.org/html/rfc9110#section-15.5.6",
         [413] = "https://tools.ietf.org/html/rfc9110#section-15.5.14",
@@ -184,6 +185,7 @@ public static class ProblemSetup
             c.ProblemDetails.Instance ??= $"{request.Method} {Echo(request.Path.Value ?? "")}";
             c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
             {
+                StatusCodes.Status401Unauthorized => $"this service needs an API key: send it as Authorization: Bearer <key> or {ApiKeys.Header}: <key>",
                 StatusCodes.Status404NotFound => $"no endpoint at {Echo(request.Path.Value ?? "")}; GET /swagger lists them",
                 StatusCodes.Status405MethodNotAllowed => $"{Echo(request.Method)} is not allowed on {Echo(request.Path.Value ?? "")}"
                     + (c.HttpContext.Response.Headers.Allow is { Count: > 0 } allow ? $"; allowed: {allow}" : ""),

@@ -19,9 +19,6 @@ public static class Metrics
         return services;
     }
 
-    public static IEndpointRouteBuilder MapSketchMetrics(this IEndpointRouteBuilder app)
-    {
+    public static IEndpointConventionBuilder MapSketchMetrics(this IEndpointRouteBuilder app) =>
         app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health").WithMetadata(Health.GetOnly);
-        return app;
-    }
 }

@@ -7,10 +7,14 @@ namespace SketchService.Api.Infrastructure;
 /// <summary>The settings (<see cref="SketchServiceOptions"/>, checked at start) and what the host takes from them: Kestrel's limits, JSON, shutdown.</summary>
 public static class Settings
 {
+    /// <summary>The settings as bound at start, for what the host is built from (endpoint conventions, Kestrel).</summary>
+    public static SketchServiceOptions Read(IConfiguration configuration) =>
+        configuration.GetSection(SketchServiceOptions.Section).Get<SketchServiceOptions>() ?? new();
+
     public static WebApplicationBuilder AddSketchSettings(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SketchServiceOptions>().BindConfiguration(SketchServiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var options = builder.Configuration.GetSection(SketchServiceOptions.Section).Get<SketchServiceOptions>() ?? new();
+        var options = Read(builder.Configuration);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
@@ -27,6 +31,7 @@ public static class Settings
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
         builder.Services.AddSketchCors(options);
+        builder.Services.AddSketchApiKeys();
         return builder;
     }
 }

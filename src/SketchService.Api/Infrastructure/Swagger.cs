@@ -27,6 +27,13 @@ public static class Swagger
             var xml = Path.Combine(AppContext.BaseDirectory, Assembly.GetExecutingAssembly().GetName().Name + ".xml");
             if (File.Exists(xml)) o.IncludeXmlComments(xml);
             o.OperationFilter<ExampleRequestFilter>();
+            // "Authorize" in Swagger UI: a key sent as X-Api-Key, for a service that needs one (ApiKeys).
+            o.AddSecurityDefinition(ApiKeys.Scheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.Header,
+                Description = "Only when the service is configured with API keys (SketchService:ApiKeyHashes).",
+            });
+            o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeys.Scheme, document)] = [] });
             o.SupportNonNullableReferenceTypes();
         });
         return services;

@@ -23,10 +23,14 @@ async function problem(response) {
   return new Error(text);
 }
 
+/** The API key the person typed, for a service that needs one (kept for this tab only). */
+const apiKey = () => sessionStorage.getItem("sketch-api-key");
+const keyHeader = () => (apiKey() ? { "X-Api-Key": apiKey() } : {});
+
 async function post(path, body, accept = "application/json", signal = undefined) {
   const response = await fetch(path, {
     method: "POST", signal,
-    headers: { "Content-Type": "application/json", Accept: accept },
+    headers: { "Content-Type": "application/json", Accept: accept, ...keyHeader() },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await problem(response);
@@ -418,8 +422,14 @@ async function download(format) {
 
 async function loadModels() {
   try {
-    const response = await fetch("/models", { headers: { Accept: "application/json" } });
+    const response = await fetch("/models", { headers: { Accept: "application/json", ...keyHeader() } });
+    if (response.status === 401) {
+      // The service needs an API key: ask for it, and try again once one is typed.
+      $("key-box").hidden = false;
+      $("api-key").focus();
+    }
     if (!response.ok) throw await problem(response);
+    clearError();
     const list = await response.json();
     state.models = list.models;
     $("model").replaceChildren(...list.models.map((m) => new Option(`${m.id} — ${m.kind}, decoder ${m.decoder_size}`, m.id, m.is_default, m.is_default)));
@@ -479,6 +489,10 @@ function wire() {
   $("download-svg").onclick = () => download("svg");
   $("download-png").onclick = () => download("png");
   $("model").onchange = modelChanged;
+  $("api-key").onchange = () => {
+    sessionStorage.setItem("sketch-api-key", $("api-key").value.trim());
+    loadModels();
+  };
   $("temperature").oninput = () => ($("temperature-value").textContent = $("temperature").value);
   $("temperature").onchange = settingChanged;
   $("samples").onchange = settingChanged;
