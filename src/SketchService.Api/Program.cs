@@ -32,6 +32,7 @@ try
     builder.Services.AddHostedService<ShutdownDrain>();
 
     var app = builder.Build();
+    app.UseForwardedHeaders(); // the client's address through configured proxies only (ForwardedProxies)
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();
     app.UseStatusCodePages();
@@ -42,10 +43,11 @@ try
     app.UseCors();
     app.UseAuthentication();
     app.UseAuthorization();
+    app.UseRateLimiter();
     var settings = Settings.Read(app.Configuration);
     app.MapSketchHealthChecks();
     app.MapSketchMetrics().RequireApiKey(settings);
-    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings);
+    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireRateLimiting(Callers.RatePolicy);
     api.MapModelEndpoints();
     api.MapEncodeEndpoints();
     api.MapCompleteEndpoints();

@@ -114,6 +114,24 @@ public sealed class SketchServiceOptions
     /// <summary>A file of more key hashes, one per line (a mounted Kubernetes Secret); empty: none.</summary>
     public string ApiKeyHashesFile { get; set; } = "";
 
+    /// <summary>
+    /// The share of a model's rows (<see cref="MaxLiveRows"/>) and requests (rows + <see cref="MaxQueuedRequests"/>) one
+    /// caller may hold at once; past it that caller gets 429 while others go on being served. 1: no per-caller share.
+    /// </summary>
+    [Range(0.01, 1)] public double CallerShare { get; set; } = 0.25;
+
+    /// <summary>Requests a second one caller may send, in a token bucket of <see cref="CallerBurst"/>; 0: no rate limit.</summary>
+    [Range(0, 100_000)] public double CallerRequestsPerSecond { get; set; }
+
+    /// <summary>How many requests one caller may send at once before its rate applies.</summary>
+    [Range(1, 1_000_000)] public int CallerBurst { get; set; } = 100;
+
+    /// <summary>
+    /// Addresses of the proxies (an ingress, a load balancer) whose <c>X-Forwarded-For</c> names the client, comma-separated;
+    /// empty: the header is ignored and a caller is its connection's address.
+    /// </summary>
+    public string ForwardedProxies { get; set; } = "";
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

@@ -98,6 +98,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("SketchService:DefaultModel", "tiny");
         builder.UseSetting("SketchService:MaxSteps", MaxStepsCap.ToString());
         builder.UseSetting("SketchService:MaxRequestCost", (16 * (MaxStepsCap + 2000)).ToString());
+        builder.UseSetting("SketchService:CallerShare", "1"); // the tests are one caller (127.0.0.1); FairShareTests give callers their share
         foreach (var (key, value) in Settings) builder.UseSetting($"SketchService:{key}", value);
         builder.UseSetting("urls", "http://127.0.0.1:0");
     }

@@ -32,6 +32,7 @@ public static class Settings
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));
         builder.Services.AddSketchCors(options);
         builder.Services.AddSketchApiKeys();
+        builder.Services.AddSketchCallers(options);
         return builder;
     }
 }

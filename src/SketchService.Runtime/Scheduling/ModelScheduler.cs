@@ -41,6 +41,7 @@ public sealed class ModelScheduler : IDisposable
     private readonly LinkedList<EncodeWork> encodeQueue = [];
     private readonly LinkedList<DecodeRun> rowQueue = [];
     private int reservedRows; // rows of admitted draws that are not in the batch yet
+    private readonly Dictionary<string, (int Requests, int Rows)> callers = []; // what each caller holds, admitted and not over
     private int liveRows;
     private bool stopping;
     private Exception? refusing;   // Refuse: new work is turned away with it
@@ -100,7 +101,8 @@ public sealed class ModelScheduler : IDisposable
     /// Encodes sketches (stroke-3 in model space) together with whatever else waits for the encoder. Throws
     /// <see cref="AdmissionRejectedException"/> at once when the queue is full.
     /// </summary>
-    public Task<IReadOnlyList<LatentCode>> EncodeAsync(IReadOnlyList<StrokePoint[]> sketches, Deadline deadline, CancellationToken cancellationToken = default)
+    /// <param name="caller">Who asks (an API key's or a client address's name), for the per-caller share; null: no share applies.</param>
+    public Task<IReadOnlyList<LatentCode>> EncodeAsync(IReadOnlyList<StrokePoint[]> sketches, Deadline deadline, CancellationToken cancellationToken = default, string? caller = null)
     {
         if (!Model.Manifest.IsVae) throw new InvalidOperationException($"{Model.Id} is decoder-only: it has no encoder");
         if (sketches.Any(s => s.Length == 0)) throw new ArgumentException("cannot encode an empty sketch", nameof(sketches));
@@ -108,32 +110,35 @@ public sealed class ModelScheduler : IDisposable
         var work = new EncodeWork([.. sketches], null, deadline, cancellationToken);
         lock (gate)
         {
-            Admitting(fits: false);
+            Admitting(fits: false, caller, rows: 0);
             encodeQueue.AddLast(work);
         }
         metrics.Pending(Model.Id, 1);
         encoderWake.Set();
-        return work.Completion!.Task;
+        Held(work.Completion!.Task, caller, 0);
+        return work.Completion.Task;
     }
 
     /// <summary>
     /// Queues a draw; it takes rows at the next decoder step where they are free (after its encoding, when its z is its
     /// prefix's). Throws <see cref="AdmissionRejectedException"/> at once when rows are taken and the queue is full.
     /// </summary>
-    public DecodeRun Draw(DecodeOptions decode, Deadline deadline, bool stream = false, CancellationToken cancellationToken = default)
+    /// <param name="caller">Who asks, for the per-caller share of rows and requests; null: no share applies.</param>
+    public DecodeRun Draw(DecodeOptions decode, Deadline deadline, bool stream = false, CancellationToken cancellationToken = default, string? caller = null)
     {
         var run = new DecodeRun(Model, decode, stream, deadline, cancellationToken);
         if (run.Rows > options.MaxLiveRows)
             throw new ArgumentOutOfRangeException(nameof(decode), $"{run.Rows} samples: at most {options.MaxLiveRows} rows are decoded at once");
         lock (gate)
         {
-            Admitting(fits: !run.NeedsZ && liveRows + reservedRows + run.Rows <= options.MaxLiveRows);
+            Admitting(fits: !run.NeedsZ && liveRows + reservedRows + run.Rows <= options.MaxLiveRows, caller, run.Rows);
             reservedRows += run.Rows;
             if (run.NeedsZ) encodeQueue.AddLast(new EncodeWork([run.Prefix], run, deadline, cancellationToken));
             else rowQueue.AddLast(run);
         }
         metrics.Pending(Model.Id, 1);
         (run.NeedsZ ? encoderWake : decoderWake).Set();
+        Held(run.Result, caller, run.Rows);
         return run;
     }
 
@@ -183,15 +188,44 @@ public sealed class ModelScheduler : IDisposable
         encoderWake.Dispose();
     }
 
-    /// <summary>The one admission rule, under the gate: refused while stopping; past the queue bound unless it can start at once.</summary>
-    private void Admitting(bool fits)
+    /// <summary>
+    /// The one admission rule, under the gate: refused while stopping; past the caller's share of rows and requests
+    /// (so one caller cannot take every row while others wait); past the queue bound unless it can start at once.
+    /// Counts the request against its caller when admitted.
+    /// </summary>
+    private void Admitting(bool fits, string? caller, int rows)
     {
         if (stopping) throw new ServiceDrainingException("the service is shutting down");
         if ((stopped ?? refusing) is { } reason) throw reason;
+        var use = caller is null ? default : callers.GetValueOrDefault(caller);
+        if (caller is not null && (use.Requests + 1 > options.MaxRequestsPerCaller || use.Rows + rows > options.MaxRowsPerCaller))
+        {
+            metrics.Failure(Model.Id, "caller_share");
+            throw new AdmissionRejectedException(Model.Id, RetryAfter,
+                $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {options.MaxRowsPerCaller} one caller may hold; retry after {RetryAfter.TotalSeconds:0} s");
+        }
         int waiting = encodeQueue.Count + rowQueue.Count;
-        if (fits || waiting < options.MaxQueuedRequests) return;
-        metrics.Failure(Model.Id, "queue_full");
-        throw new AdmissionRejectedException(Model.Id, waiting, RetryAfter);
+        if (!fits && waiting >= options.MaxQueuedRequests)
+        {
+            metrics.Failure(Model.Id, "queue_full");
+            throw new AdmissionRejectedException(Model.Id, waiting, RetryAfter);
+        }
+        if (caller is not null) callers[caller] = (use.Requests + 1, use.Rows + rows);
+    }
+
+    /// <summary>Gives a caller's request and rows back when its work is over, however it ends.</summary>
+    private void Held(Task work, string? caller, int rows)
+    {
+        if (caller is null) return;
+        work.ContinueWith(_ =>
+        {
+            lock (gate)
+            {
+                var use = callers[caller];
+                if (use.Requests == 1) callers.Remove(caller);
+                else callers[caller] = (use.Requests - 1, use.Rows - rows);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Under the gate: the rows a draw still waiting for its encoding had reserved.</summary>

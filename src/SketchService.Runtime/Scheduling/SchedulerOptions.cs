@@ -12,6 +12,12 @@ public sealed record SchedulerOptions
     /// <summary>Most requests waiting, for the encoder or for rows; one more is refused at once (HTTP 429).</summary>
     public required int MaxQueuedRequests { get; init; }
 
+    /// <summary>Most requests (queued or running) one caller may hold at once.</summary>
+    public required int MaxRequestsPerCaller { get; init; }
+
+    /// <summary>Most decoder rows one caller's running and queued draws may hold at once.</summary>
+    public required int MaxRowsPerCaller { get; init; }
+
     /// <summary>Most work one request may ask for, in LSTM steps (<see cref="WorkCost"/>); more is refused before any work starts.</summary>
     public required long MaxRequestCost { get; init; }
 
@@ -26,9 +32,13 @@ public sealed record SchedulerOptions
 }
 
 /// <summary>A request refused without waiting because the model's queue is full; retry after <see cref="RetryAfter"/>.</summary>
-public sealed class AdmissionRejectedException(string model, int queued, TimeSpan retryAfter)
-    : Exception($"model '{model}' is at capacity: {queued} requests are already waiting; retry after {retryAfter.TotalSeconds:0} s")
+public sealed class AdmissionRejectedException(TimeSpan retryAfter, string message) : Exception(message)
 {
+    public AdmissionRejectedException(string model, int queued, TimeSpan retryAfter)
+        : this(retryAfter, $"model '{model}' is at capacity: {queued} requests are already waiting; retry after {retryAfter.TotalSeconds:0} s") { }
+
+    public AdmissionRejectedException(string model, TimeSpan retryAfter, string message) : this(retryAfter, message) { }
+
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
 

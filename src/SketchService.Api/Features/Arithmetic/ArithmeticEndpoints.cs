@@ -49,7 +49,7 @@ public static class ArithmeticEndpoints
         var seed = RequestPolicy.Seed(request.Seed);
         policy.Cost(model, WorkCost.Encode(drawn.Select(o => o.Sketch!.Length)) + WorkCost.Draw(1, 0, steps), 1, 0);
 
-        var values = await Operands.EncodeAsync(operands, model, deadline, http.RequestAborted);
+        var values = await Operands.EncodeAsync(operands, model, deadline, http.RequestAborted, Callers.Of(http));
         var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
         float[] z;
         try { z = expression.Evaluate(env); }
@@ -58,7 +58,7 @@ public static class ArithmeticEndpoints
             throw ApiProblem.Invalid("expression", $"must evaluate to a finite vector of {model.Model.Manifest.LatentSize} numbers");
 
         var result = await model.Scheduler.Draw(new DecodeOptions { Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = [z] },
-            deadline, cancellationToken: http.RequestAborted).Result;
+            deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
         var sketch = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest))[0];
         var response = new ArithmeticResponse(model.Id, text, z, env, result.Seed, temperature, sketch, DecodeStats.From(result));

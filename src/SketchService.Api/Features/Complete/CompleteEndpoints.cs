@@ -45,7 +45,7 @@ public static class CompleteEndpoints
         var plan = Plan(request, format, policy, http);
         if (plan.Output != OutputFormat.EventStream)
         {
-            var result = await plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, cancellationToken: http.RequestAborted).Result;
+            var result = await plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
             log.Record(result);
             var response = plan.Response(result);
             return SketchResults.Respond(response, plan.Output, () => [.. response.Sketches.Select(s => s.ToStroke3())], http.RequestAborted, given: plan.Prefix.Length).Result switch
@@ -59,7 +59,7 @@ public static class CompleteEndpoints
         // it stops when the client goes or the stream ends, whichever comes first.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         DecodeRun run;
-        try { run = plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, stream: true, stop.Token); }
+        try { run = plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, stream: true, stop.Token, Callers.Of(http)); }
         catch { stop.Dispose(); throw; }
         return new EventStreamResult(Events(run, plan, log, logger), stop, TimeSpan.FromMilliseconds(settings.Value.StreamFlushIntervalMs));
     }

@@ -65,7 +65,7 @@ public static class DecodeEndpoints
         policy.Cost(model, WorkCost.Draw(samples, 0, steps), samples, 0);
         var z = zFor(usedSeed);
         var options = new DecodeOptions { Samples = samples, Temperature = (float)tau, Seed = usedSeed, MaxSteps = steps, Z = z };
-        var result = await model.Scheduler.Draw(options, deadline, cancellationToken: http.RequestAborted).Result;
+        var result = await model.Scheduler.Draw(options, deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
         IReadOnlyList<float[]?> zs = [.. Enumerable.Range(0, samples).Select(i => result.Z?[i])];

@@ -27,7 +27,7 @@ public static class EncodeEndpoints
         RequestPolicy.RequireEncoder(model, "encode a sketch");
         var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", wholeDrawing: true);
         policy.Cost(model, WorkCost.Encode([sketch.Length]), 1, 0);
-        var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted))[0];
+        var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted, Callers.Of(http)))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
         return TypedResults.Ok(new EncodeResponse(model.Id, posterior.Mu, posterior.Sigma, z, request.Seed));
     }

@@ -42,10 +42,10 @@ public static class InterpolateEndpoints
         var ends = policy.Operands([("from", request.From), ("to", request.To)], model);
         policy.Cost(model, WorkCost.Encode(ends.Where(e => e.Sketch is not null).Select(e => e.Sketch!.Length)) + WorkCost.Draw(n, 0, steps), n, 0);
 
-        var z = await Operands.EncodeAsync(ends, model, deadline, http.RequestAborted);
+        var z = await Operands.EncodeAsync(ends, model, deadline, http.RequestAborted, Callers.Of(http));
         var zs = LatentMath.Interpolate(z[0], z[1], n, mode);
         var result = await model.Scheduler.Draw(new DecodeOptions { Samples = n, Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = zs },
-            deadline, cancellationToken: http.RequestAborted).Result;
+            deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
         var frames = zs.Select((f, i) => new InterpolationFrame((double)i / (n - 1), f, sketches[i])).ToList();
