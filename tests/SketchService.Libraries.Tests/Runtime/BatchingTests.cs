@@ -55,7 +55,8 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
     }
 
     /// <summary>Generous limits, but those a test names.</summary>
-    internal sealed record Limits(int MaxLiveRows = 128, int MaxQueuedRequests = 64, int MaxEncodeBatch = 32, int MaxEncodeRunPoints = 4096);
+    internal sealed record Limits(int MaxLiveRows = 128, int MaxQueuedRequests = 64, int MaxEncodeBatch = 32, int MaxEncodeRunPoints = 4096,
+        int MaxRequestsPerCaller = int.MaxValue, int MaxRowsPerCaller = int.MaxValue);
 
     internal static ModelScheduler Scheduler(SketchModel model, Limits? limits = null)
     {
@@ -64,6 +65,7 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         {
             MaxLiveRows = limits.MaxLiveRows, MaxQueuedRequests = limits.MaxQueuedRequests, MaxRequestCost = long.MaxValue,
             MaxEncodeBatch = limits.MaxEncodeBatch, MaxEncodeRunPoints = limits.MaxEncodeRunPoints,
+            MaxRequestsPerCaller = limits.MaxRequestsPerCaller, MaxRowsPerCaller = limits.MaxRowsPerCaller,
         }, new SchedulerMetrics(), NullLogger.Instance);
     }
 

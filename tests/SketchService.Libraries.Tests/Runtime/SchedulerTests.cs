@@ -101,11 +101,31 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
     }
 
     [Fact]
+    public async Task A_caller_holds_at_most_its_share_and_gets_it_back_when_its_work_is_over()
+    {
+        using var scheduler = Scheduler(models.Tiny, new() { MaxLiveRows = 8, MaxQueuedRequests = 8, MaxRowsPerCaller = 3, MaxRequestsPerCaller = 2 });
+        using var stop = new CancellationTokenSource();
+        var endless = new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 };
+        var a = scheduler.Draw(endless with { Samples = 2 }, Deadline.None, cancellationToken: stop.Token, caller: "a");
+        var rows = Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(endless with { Samples = 2 }, Deadline.None, cancellationToken: Ct, caller: "a"));
+        Assert.Contains("2 row(s) of the 2 and 3", rows.Message);
+        var a2 = scheduler.Draw(endless, Deadline.None, cancellationToken: stop.Token, caller: "a"); // a third row: still its share
+        var full = Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 1 }, Deadline.None, cancellationToken: Ct, caller: "a"));
+        Assert.Contains("2 request(s) and 3 row(s)", full.Message);
+        var b = scheduler.Draw(endless with { Samples = 3 }, Deadline.None, cancellationToken: stop.Token, caller: "b"); // another caller is served
+        stop.Cancel();
+        foreach (var run in new[] { a, a2, b }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+        await Task.Delay(50, Ct); // the share is given back by a continuation of the result
+        Assert.Equal(5, (await scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5 }, Deadline.None, cancellationToken: Ct, caller: "a").Result).Sketches[0].Steps);
+    }
+
+    [Fact]
     public void A_request_costlier_than_the_limit_is_refused_before_any_work()
     {
         using var scheduler = new ModelScheduler(models.Sheep, new SchedulerOptions
         {
             MaxLiveRows = 8, MaxQueuedRequests = 8, MaxRequestCost = 1000, MaxEncodeBatch = 8, MaxEncodeRunPoints = 1000,
+            MaxRequestsPerCaller = 8, MaxRowsPerCaller = 8,
         }, new SchedulerMetrics(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         scheduler.CheckCost(WorkCost.Encode([400]) + WorkCost.Draw(1, 100, 500)); // 400 + 600
         var e = Assert.Throws<CostLimitException>(() => scheduler.CheckCost(WorkCost.Encode([401]) + WorkCost.Draw(1, 100, 500)));
