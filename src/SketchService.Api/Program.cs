@@ -32,7 +32,9 @@ try
     builder.Services.AddHostedService<ShutdownDrain>();
 
     var app = builder.Build();
-    app.UseForwardedHeaders(); // the client's address through configured proxies only (ForwardedProxies)
+    var settings = Settings.Read(app.Configuration);
+    // Middleware only where a setting asks for it: each one costs every request something.
+    if (settings.ForwardedProxies.Length > 0) app.UseForwardedHeaders(); // the client's address through those proxies only
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();
     app.UseStatusCodePages();
@@ -41,13 +43,15 @@ try
     app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger
     app.UseStaticFiles();
     app.UseCors();
-    app.UseAuthentication();
-    app.UseAuthorization();
-    app.UseRateLimiter();
-    var settings = Settings.Read(app.Configuration);
+    if (ApiKeys.Enabled(settings))
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+    }
+    if (settings.CallerRequestsPerSecond > 0) app.UseRateLimiter();
     app.MapSketchHealthChecks();
     app.MapSketchMetrics().RequireApiKey(settings);
-    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireRateLimiting(Callers.RatePolicy);
+    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireCallerRate(settings);
     api.MapModelEndpoints();
     api.MapEncodeEndpoints();
     api.MapCompleteEndpoints();

@@ -32,6 +32,7 @@ public static class ApiKeys
 
     public static IServiceCollection AddSketchApiKeys(this IServiceCollection services)
     {
+        services.AddSingleton(sp => new KnownKeys(Hashes(sp.GetRequiredService<IOptions<SketchServiceOptions>>().Value)));
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, Handler>(Scheme, null);
         services.AddAuthorization();
         return services;
@@ -41,10 +42,13 @@ public static class ApiKeys
     public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, SketchServiceOptions options) where TBuilder : IEndpointConventionBuilder =>
         Enabled(options) ? builder.RequireAuthorization() : builder;
 
-    private sealed class Handler(IOptionsMonitor<AuthenticationSchemeOptions> schemes, ILoggerFactory logger, UrlEncoder encoder, IOptions<SketchServiceOptions> settings)
+    /// <summary>The configured hashes, read once: a handler is made per request.</summary>
+    private sealed record KnownKeys(IReadOnlyList<byte[]> Hashes);
+
+    private sealed class Handler(IOptionsMonitor<AuthenticationSchemeOptions> schemes, ILoggerFactory logger, UrlEncoder encoder, KnownKeys known)
         : AuthenticationHandler<AuthenticationSchemeOptions>(schemes, logger, encoder)
     {
-        private readonly IReadOnlyList<byte[]> hashes = Hashes(settings.Value);
+        private IReadOnlyList<byte[]> hashes => known.Hashes;
 
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {

@@ -19,6 +19,10 @@ public static class Callers
     public static string Of(HttpContext http) =>
         http.User.FindFirst(ApiKeys.CallerClaim)?.Value is { } key ? $"key:{key}" : $"ip:{http.Connection.RemoteIpAddress}";
 
+    /// <summary>Endpoints whose callers' rate is bounded, when a rate is set.</summary>
+    public static TBuilder RequireCallerRate<TBuilder>(this TBuilder builder, SketchServiceOptions options) where TBuilder : IEndpointConventionBuilder =>
+        options.CallerRequestsPerSecond > 0 ? builder.RequireRateLimiting(RatePolicy) : builder;
+
     public static IServiceCollection AddSketchCallers(this IServiceCollection services, SketchServiceOptions options)
     {
         services.Configure<ForwardedHeadersOptions>(o =>
@@ -31,9 +35,7 @@ public static class Callers
         });
         services.AddRateLimiter(o =>
         {
-            o.AddPolicy(RatePolicy, http => options.CallerRequestsPerSecond <= 0
-                ? RateLimitPartition.GetNoLimiter("all")
-                : RateLimitPartition.GetTokenBucketLimiter(Of(http), _ => new TokenBucketRateLimiterOptions
+            o.AddPolicy(RatePolicy, http => RateLimitPartition.GetTokenBucketLimiter(Of(http), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = Math.Max(1, options.CallerBurst), TokensPerPeriod = Math.Max(1, (int)Math.Round(options.CallerRequestsPerSecond)),
                     ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,

@@ -10,12 +10,13 @@ namespace SketchService.Api.Responses;
 /// Server-Sent Events from an async sequence of items, each written as <c>event: {type}</c> and <c>data: {json}</c>.
 /// Hand-written rather than ASP.NET Core's <c>TypedResults.ServerSentEvents</c>, which writes and flushes every item
 /// on its own: here items that are ready together share a write, and after a write the stream waits
-/// <paramref name="flushInterval"/> before the next one (the first item after a pause goes at once). With many streams
+/// <paramref name="flushInterval"/> before the next one (the first item after a pause goes at once), or less when
+/// <paramref name="ends"/> (the work behind the stream) is over. With many streams
 /// a decoder step gives each stream one point, and a wake-up and a socket write per point cost more than decoding it.
 /// Items are serialised straight into the response pipe, without a string per event. <paramref name="stop"/> is
 /// cancelled when the stream ends however it ends, so the work behind it stops too.
 /// </summary>
-public sealed class EventStreamResult(IAsyncEnumerable<SseItem<object>> items, CancellationTokenSource stop, TimeSpan flushInterval)
+public sealed class EventStreamResult(IAsyncEnumerable<SseItem<object>> items, CancellationTokenSource stop, TimeSpan flushInterval, Task? ends = null)
     : IResult
 {
     private static readonly byte[] EventPrefix = "event: "u8.ToArray();
@@ -47,7 +48,9 @@ public sealed class EventStreamResult(IAsyncEnumerable<SseItem<object>> items, C
                 {
                     await body.FlushAsync(ct);
                     unflushed = false;
-                    if (flushInterval > TimeSpan.Zero) await Task.Delay(flushInterval, ct); // let the next items gather
+                    // Let the next items gather; the end of the work behind the stream cuts the wait short.
+                    if (flushInterval > TimeSpan.Zero && ends is not { IsCompleted: true })
+                        await (ends is null ? Task.Delay(flushInterval, ct) : Task.WhenAny(Task.Delay(flushInterval, ct), ends));
                 }
                 pending = false;
                 if (!await next) break;

@@ -195,6 +195,7 @@ public sealed class ModelScheduler : IDisposable
     /// </summary>
     private void Admitting(bool fits, string? caller, int rows)
     {
+        if (!SharesCallers) caller = null;
         if (stopping) throw new ServiceDrainingException("the service is shutting down");
         if ((stopped ?? refusing) is { } reason) throw reason;
         var use = caller is null ? default : callers.GetValueOrDefault(caller);
@@ -213,10 +214,13 @@ public sealed class ModelScheduler : IDisposable
         if (caller is not null) callers[caller] = (use.Requests + 1, use.Rows + rows);
     }
 
+    /// <summary>Whether callers have a share at all (not when both bounds are unlimited).</summary>
+    private bool SharesCallers => options.MaxRequestsPerCaller != int.MaxValue || options.MaxRowsPerCaller != int.MaxValue;
+
     /// <summary>Gives a caller's request and rows back when its work is over, however it ends.</summary>
     private void Held(Task work, string? caller, int rows)
     {
-        if (caller is null) return;
+        if (caller is null || !SharesCallers) return;
         work.ContinueWith(_ =>
         {
             lock (gate)

@@ -61,7 +61,7 @@ public static class CompleteEndpoints
         DecodeRun run;
         try { run = plan.Model.Scheduler.Draw(plan.Decode, plan.Deadline, stream: true, stop.Token, Callers.Of(http)); }
         catch { stop.Dispose(); throw; }
-        return new EventStreamResult(Events(run, plan, log, logger), stop, TimeSpan.FromMilliseconds(settings.Value.StreamFlushIntervalMs));
+        return new EventStreamResult(Events(run, plan, log, logger), stop, TimeSpan.FromMilliseconds(settings.Value.StreamFlushIntervalMs), run.Steps.Completion);
     }
 
     /// <summary>The request after the rules: the draw for the scheduler and what the answer needs.</summary>
