@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace SketchService.Api.Responses;
 
 /// <summary>
-/// Server-Sent Events from an async sequence of items, each written as <c>event: {type}</c> and <c>data: {json}</c>.
+/// Server-Sent Events from an async sequence of batches of items (what is ready together), each item written as
+/// <c>event: {type}</c> and <c>data: {json}</c>.
 /// Hand-written rather than ASP.NET Core's <c>TypedResults.ServerSentEvents</c>, which writes and flushes every item
 /// on its own: here items that are ready together share a write, and after a write the stream waits
 /// <paramref name="flushInterval"/> before the next one (the first item after a pause goes at once), or less when
@@ -16,7 +17,7 @@ namespace SketchService.Api.Responses;
 /// Items are serialised straight into the response pipe, without a string per event. <paramref name="stop"/> is
 /// cancelled when the stream ends however it ends, so the work behind it stops too.
 /// </summary>
-public sealed class EventStreamResult(IAsyncEnumerable<SseItem<object>> items, CancellationTokenSource stop, TimeSpan flushInterval, Task? ends = null)
+public sealed class EventStreamResult(IAsyncEnumerable<IReadOnlyList<SseItem<object>>> items, CancellationTokenSource stop, TimeSpan flushInterval, Task? ends = null)
     : IResult
 {
     private static readonly byte[] EventPrefix = "event: "u8.ToArray();
@@ -54,15 +55,17 @@ public sealed class EventStreamResult(IAsyncEnumerable<SseItem<object>> items, C
                 }
                 pending = false;
                 if (!await next) break;
-                var item = source.Current;
-                body.Write(EventPrefix);
-                Encoding.UTF8.GetBytes(item.EventType ?? "message", body);
-                body.Write(DataPrefix);
-                json.Reset(body);
-                JsonSerializer.Serialize(json, item.Data, item.Data.GetType(), options);
-                json.Flush();
-                body.Write(End);
-                unflushed = true;
+                foreach (var item in source.Current) // what was ready together (a decoder step's points), written back to back
+                {
+                    body.Write(EventPrefix);
+                    Encoding.UTF8.GetBytes(item.EventType ?? "message", body);
+                    body.Write(DataPrefix);
+                    json.Reset(body);
+                    JsonSerializer.Serialize(json, item.Data, item.Data.GetType(), options);
+                    json.Flush();
+                    body.Write(End);
+                    unflushed = true;
+                }
             }
             await body.FlushAsync(ct);
         }

@@ -114,18 +114,23 @@ public static class CompleteEndpoints
     }
 
     /// <summary>An <c>event: step</c> per point as the batch samples it, then <c>event: done</c> with the whole response, or <c>event: error</c>.</summary>
-    private static async IAsyncEnumerable<SseItem<object>> Events(DecodeRun run, CompletePlan plan, RequestLog log, ILogger logger,
+    private static async IAsyncEnumerable<IReadOnlyList<SseItem<object>>> Events(DecodeRun run, CompletePlan plan, RequestLog log, ILogger logger,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         var steps = run.Steps;
         while (await More(steps, ct))
+        {
+            // Every step decoded since the last look, as one batch: one wake-up per batch, not per point.
+            var ready = new List<SseItem<object>>();
             while (steps.TryRead(out var step))
                 foreach (var p in step.Points)
                 {
                     var (dx, dy) = plan.Space.Scale(p.Dx, p.Dy);
                     var (x, y) = plan.Space.Position(p.X, p.Y);
-                    yield return new(new StepEvent(p.Sample, step.Index, dx, dy, x, y, p.Pen switch { PenState.Down => "down", PenState.Up => "up", _ => "end" }), "step");
+                    ready.Add(new(new StepEvent(p.Sample, step.Index, dx, dy, x, y, p.Pen switch { PenState.Down => "down", PenState.Up => "up", _ => "end" }), "step"));
                 }
+            yield return ready;
+        }
         DecodeResult? result = null;
         ProblemDetails? problem = null;
         try
@@ -147,9 +152,9 @@ public static class CompleteEndpoints
         if (result is not null)
         {
             log.Record(result);
-            yield return new(plan.Response(result), "done");
+            yield return [new(plan.Response(result), "done")];
         }
-        else yield return new(problem!, "error");
+        else yield return [new(problem!, "error")];
     }
 
     /// <summary>Waits for more steps; false when the run is over (completed, failed or cancelled: its result says how).</summary>
