@@ -157,6 +157,16 @@ public sealed class PlaygroundTests(ApiFactory app)
         Assert.All(errors, e => Assert.Contains("400", e));
     }
 
+    /// <summary>One short ending of the tiny model for a two-point stroke, drawn to the end.</summary>
+    private static async Task CompleteOneOnTiny(IPage page)
+    {
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "20");
+        await page.SelectOptionAsync("#samples", "1");
+        await Stroke(page, (100, 100), (140, 120));
+        await Done(page);
+    }
+
     /// <summary>Waits until the status line says the completion is done (or stopped).</summary>
     private static async Task Done(IPage page)
     {
@@ -187,11 +197,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        await page.SelectOptionAsync("#model", "tiny");
-        await page.FillAsync("#max-steps", "20");
-        await page.SelectOptionAsync("#samples", "1");
-        await Stroke(page, (100, 100), (140, 120));
-        await Done(page);
+        await CompleteOneOnTiny(page);
         Assert.Equal(1, await page.Locator("#grid .cell").CountAsync());
 
         await page.SelectOptionAsync("#samples", "4");
@@ -239,11 +245,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
-        await page.SelectOptionAsync("#model", "tiny");
-        await page.FillAsync("#max-steps", "20");
-        await page.SelectOptionAsync("#samples", "1");
-        await Stroke(page, (100, 100), (140, 120));
-        await Done(page);
+        await CompleteOneOnTiny(page);
         string Colour(string cls) => $"document.querySelector('#grid .cell path.{cls}') && getComputedStyle(document.querySelector('#grid .cell path.{cls}')).stroke";
         var mine = await page.EvaluateAsync<string>(Colour("mine"));
         var theirs = await page.EvaluateAsync<string>(Colour("theirs"));
