@@ -280,15 +280,9 @@ public sealed class ModelScheduler : IDisposable
         var failed = new List<(EncodeWork Work, Exception Why)>();
         while (true)
         {
-            // schedule: drop what was stopped, pack a run from the head of the queue. When the decoder is busy, wait a
-            // moment first for more to share the run: under load, one run of many short sketches leaves the cores to
-            // the rows being drawn, where one run per sketch took ~10 % of their throughput at 256 clients; when it is
-            // not busy, the run goes at once, so a lone request does not wait.
+            // schedule: drop what was stopped, pack a run from the head of the queue
             slice.Clear();
             failed.Clear();
-            bool gather;
-            lock (gate) gather = liveRows > options.MaxLiveRows / 2 && encodeQueue.Sum(w => w.Sketches.Length - w.HandedCount) < options.MaxEncodeBatch;
-            if (gather) encoderWake.Wait(TimeSpan.FromMilliseconds(1)); // returns at once when set; the run then packs what came
             lock (gate)
             {
                 long now = Stopwatch.GetTimestamp();
