@@ -273,7 +273,7 @@ public static class Commands
     /// <summary>The data a model folder was trained on (the file model.json's dataset names, found as a run's files are), or the files given.</summary>
     private static TrainingData ModelData(ModelManifest m, string[]? given) =>
         TrainingData.Load(given is { Length: > 0 } ? given
-            : DataFiles.Find(new RunState(new HParams(), 0, m.ScaleFactor, "", 0, 0, 0, 0, 0, 0, 1, [(m.Dataset?.Name ?? "") + ".npz"])), m.MaxSeqLen, m.ScaleFactor);
+            : DataFiles.Find([(m.Dataset?.Name ?? "") + ".npz"], null), m.MaxSeqLen, m.ScaleFactor);
 
     private static Command FitPriorCommand(Output output)
     {

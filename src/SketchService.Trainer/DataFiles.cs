@@ -16,13 +16,15 @@ public static class DataFiles
     /// The paths of a checkpoint's data files: each found by name under $SKETCH_DATA, else under the <c>shared</c>
     /// folder beside the current folder or any folder above it, and checked against its recorded SHA-256.
     /// </summary>
-    public static IReadOnlyList<string> Find(RunState state)
+    public static IReadOnlyList<string> Find(RunState state) => Find(state.Data ?? [], state.DataSha256);
+
+    /// <summary>Data files by name (and SHA-256 where known), found as <see cref="Find(RunState)"/> finds a run's.</summary>
+    public static IReadOnlyList<string> Find(IReadOnlyList<string> names, IReadOnlyList<string>? sha256)
     {
-        var names = state.Data ?? [];
         var found = new string[names.Count];
         for (var i = 0; i < names.Count; i++)
         {
-            var sha = state.DataSha256 is { } hashes && i < hashes.Count ? hashes[i] : null;
+            var sha = sha256 is { } hashes && i < hashes.Count ? hashes[i] : null;
             found[i] = Find(names[i], sha) ?? throw new FileNotFoundException(
                 $"the run was trained on {Path.GetFileName(names[i])}{(sha is null ? "" : $" (sha256 {sha[..12]}…)")}, which is not under $SKETCH_DATA or a shared/data folder above this one: give it with --data");
         }
