@@ -11,7 +11,8 @@ public sealed class LayerTests
 {
     private sealed record Project(string Name, string Sdk, string[] Projects, string[] Packages);
 
-    private static readonly Dictionary<string, Project> Projects = Directory.GetDirectories(Path.Combine(SharedData.RepoRoot, "src"))
+    private static readonly Dictionary<string, Project> Projects = new[] { "src", Path.Combine("clients", "dotnet") }
+        .SelectMany(folder => Directory.GetDirectories(Path.Combine(SharedData.RepoRoot, folder)))
         .Select(d => Path.Combine(d, Path.GetFileName(d) + ".csproj")).Where(File.Exists).Select(Read).ToDictionary(p => p.Name);
 
     private static Project Read(string path)
@@ -32,6 +33,9 @@ public sealed class LayerTests
         ("SketchService.Api", ["SketchService.Runtime"], ["Microsoft.ML.OnnxRuntime", "Swashbuckle.", "Serilog.", "OpenTelemetry."]),
         ("SketchService.Trainer", ["SketchService.Runtime", "SketchService.Data", "SketchService.Export"], ["TorchSharp", "libtorch-", "System.CommandLine", "Spectre.Console"]),
         ("SketchService.DataFetch", [], ["System.CommandLine", "Spectre.Console"]),
+        // The client is what apps take: nothing of the service, only SseParser where the framework lacks it (net8.0).
+        ("SketchService.Client", [], ["System.Net.ServerSentEvents"]),
+        ("SketchService.Client.Example", ["SketchService.Client"], []),
     ];
 
     public static TheoryData<string, string[], string[]> Allowed => new(Layers);
