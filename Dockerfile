@@ -28,6 +28,7 @@ RUN dotnet restore src/SketchService.Api/SketchService.Api.csproj -r linux-x64
 COPY src/SketchService.Core/ src/SketchService.Core/
 COPY src/SketchService.Runtime/ src/SketchService.Runtime/
 COPY src/SketchService.Api/ src/SketchService.Api/
+COPY clients/js/sketchservice.js clients/js/
 RUN dotnet publish src/SketchService.Api/SketchService.Api.csproj -c Release -r linux-x64 --self-contained false -p:UseAppHost=false --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-gpu
@@ -41,6 +42,7 @@ RUN dotnet restore src/SketchService.Api/SketchService.Api.csproj -r linux-x64 -
 COPY src/SketchService.Core/ src/SketchService.Core/
 COPY src/SketchService.Runtime/ src/SketchService.Runtime/
 COPY src/SketchService.Api/ src/SketchService.Api/
+COPY clients/js/sketchservice.js clients/js/
 RUN dotnet publish src/SketchService.Api/SketchService.Api.csproj -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -p:OnnxRuntimeGpu=true --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-trainer

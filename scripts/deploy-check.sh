@@ -54,10 +54,11 @@ ok "dclint: no findings"
 step "publish (the Dockerfile's api build stage)"
 grep -qxF "RUN $RESTORE" Dockerfile || fail "Dockerfile no longer runs '$RESTORE': update scripts/deploy-check.sh with it"
 grep -qxF "RUN $PUBLISH" Dockerfile || fail "Dockerfile no longer runs '$PUBLISH': update scripts/deploy-check.sh with it"
-# The build stage's COPY lines: the props files, Core, Runtime and Api (without local bin/ and obj/, as .dockerignore says).
+# The build stage's COPY lines: the props files, Core, Runtime, Api and the JavaScript client (without local bin/ and
+# obj/, as .dockerignore says).
 mkdir -p "$tmp/src"
 tar -C "$root" --exclude=bin --exclude=obj -cf - Directory.Build.props Directory.Packages.props \
-  src/SketchService.Core src/SketchService.Runtime src/SketchService.Api | tar -C "$tmp/src" -xf -
+  src/SketchService.Core src/SketchService.Runtime src/SketchService.Api clients/js/sketchservice.js | tar -C "$tmp/src" -xf -
 t=$(date +%s.%N)
 (cd "$tmp/src" && $RESTORE -nologo -v q >"$tmp/restore.log" 2>&1) || { tail -30 "$tmp/restore.log"; fail "restore"; }
 (cd "$tmp/src" && ${PUBLISH% /app} "$tmp/app" -nologo -v q -clp:ErrorsOnly >"$tmp/publish.log" 2>&1) || { tail -30 "$tmp/publish.log"; fail "publish"; }
@@ -141,6 +142,9 @@ summary="$(node -e '
     + ` (${r.prefix_points} given), ${s.map(k => k.steps).join(" + ")} steps, ended by themselves: ${r.stats.ended_by_themselves}, decode ${r.stats.duration_ms} ms`);
 ' "$tmp/complete.json")" || fail "POST /complete returned no usable sketch"
 ok "POST /complete (JSON) in $took: $summary"
+code="$(curl -s -o "$tmp/client.js" -w '%{http_code}' "$base/client/sketchservice.js")"
+[ "$code" = 200 ] && grep -q 'export class SketchService' "$tmp/client.js" || fail "GET /client/sketchservice.js answered $code without the JavaScript client"
+ok "GET /client/sketchservice.js: $(wc -c <"$tmp/client.js") bytes"
 
 probe() { (cd "$tmp/app" && "${as_app[@]}" "${container_env[@]}" dotnet SketchService.Api.dll --probe "$@"); }
 t=$(date +%s.%N)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: builds the solution, runs each test project - SketchService.Libraries.Tests,
-# SketchService.DataFetch.Tests, SketchService.Api.Tests (HTTP and browser) - then the TorchSharp trainer tests
+# SketchService.DataFetch.Tests, SketchService.Api.Tests (HTTP, the .NET client, browser) - the JavaScript client's
+# node --test suite against the service (scripts/test-js.sh), then the TorchSharp trainer tests
 # (through the newer glibc/libstdc++ loader where this machine needs one; see scripts/torch-loader.sh).
 # Ends with one line "N passed, N failed, N skipped" over all of them; exits non-zero on any failure.
 # SKIP_BROWSER=1 leaves out the browser tests (Chromium through Playwright: [Trait("Category", "Browser")]).
@@ -31,7 +32,12 @@ browser=()
 if [ "${SKIP_BROWSER:-}" = 1 ]; then browser=(-trait- "Category=Browser"); echo "== browser tests left out (SKIP_BROWSER=1)"; fi
 run_tests SketchService.Libraries.Tests dotnet
 run_tests SketchService.DataFetch.Tests dotnet
+# p5.js for the browser test of the ml5 example (clients/js/package-lock.json pins it).
+[ -f clients/js/node_modules/p5/lib/p5.min.js ] || (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || status=1
 run_tests SketchService.Api.Tests dotnet "${browser[@]}"
+echo "== JavaScript client (node --test)"
+bash scripts/test-js.sh "$results/js.counts" || status=1
+[ -s "$results/js.counts" ] || { echo "the JavaScript client's tests produced no counts"; status=1; }
 torch_dotnet="$(scripts/torch-loader.sh)" || { echo "could not provision the TorchSharp loader"; status=1; torch_dotnet=""; }
 [ -n "$torch_dotnet" ] && run_tests SketchService.Trainer.Tests "$torch_dotnet"
 
@@ -39,6 +45,11 @@ torch_dotnet="$(scripts/torch-loader.sh)" || { echo "could not provision the Tor
 read -r passed failed skipped < <(cat "$results"/*.xml 2>/dev/null | grep -o '<assembly [^>]*' | awk '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); gsub(/"/, "", kv[2]); v[kv[1]] += kv[2] } }
   END { printf "%d %d %d\n", v["passed"], v["failed"] + v["errors"], v["skipped"] + v["not-run"] }')
+# …and the JavaScript client's counts.
+if [ -s "$results/js.counts" ]; then
+  read -r jp jf js < "$results/js.counts"
+  passed=$((passed + ${jp:-0})); failed=$((failed + ${jf:-0})); skipped=$((skipped + ${js:-0}))
+fi
 [ "${failed:-0}" -eq 0 ] || status=1
 [ "${passed:-0}" -gt 0 ] || status=1
 [ "${skipped:-0}" -eq 0 ] || echo "(skipped tests say why above; most need the shared data: scripts/fetch-data.sh, see the README's Data section)"

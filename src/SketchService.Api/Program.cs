@@ -51,6 +51,7 @@ try
     if (settings.CallerRequestsPerSecond > 0) app.UseRateLimiter();
     app.MapSketchHealthChecks();
     app.MapSketchMetrics().RequireApiKey(settings);
+    app.MapClientScript();
     var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireCallerRate(settings);
     api.MapModelEndpoints();
     api.MapEncodeEndpoints();

@@ -1,5 +1,5 @@
-// The playground: draw, and watch the model finish the drawing point by point (POST /complete as Server-Sent Events,
-// read with fetch since EventSource cannot POST); VAE tools for reconstruction, interpolation and latent arithmetic.
+// The playground: draw, and watch the model finish the drawing point by point (POST /complete streamed through the
+// JavaScript client, /client/sketchservice.js); VAE tools for reconstruction, interpolation and latent arithmetic.
 // Plain modules and SVG: no build step.
 
 const FRAME = 256;          // the drawing area's side, sent as sketch.frame so a partial drawing keeps its size
@@ -9,55 +9,19 @@ const svgNs = "http://www.w3.org/2000/svg";
 
 const state = { strokes: [], current: null, models: [], saved: {}, controller: null, last: null, animation: null, drawing: null };
 
-// ---- API -------------------------------------------------------------------------------------------------------
+// ---- API: everything goes through the JavaScript client the service serves ------------------------------------------
 
-/** A readable message from a failed response: a ProblemDetails' title and detail, and when to retry after a 429. */
-async function problem(response) {
-  let text = `HTTP ${response.status}`;
-  try {
-    const p = await response.json();
-    text = [p.title, p.detail].filter(Boolean).join(": ") || text;
-  } catch { /* not JSON */ }
-  const retry = response.headers.get("Retry-After");
-  if (retry) text += ` (retry in ${retry} s)`;
-  return new Error(text);
-}
+import { SketchService } from "/client/sketchservice.js";
 
 /** The API key the person typed, for a service that needs one (kept for this tab only). */
 const apiKey = () => sessionStorage.getItem("sketch-api-key");
-const keyHeader = () => (apiKey() ? { "X-Api-Key": apiKey() } : {});
+const svc = new SketchService("", { apiKey });
 
-async function post(path, body, accept = "application/json", signal = undefined) {
-  const response = await fetch(path, {
-    method: "POST", signal,
-    headers: { "Content-Type": "application/json", Accept: accept, ...keyHeader() },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw await problem(response);
-  return response;
-}
-
-/** Server-Sent Events from a fetch response: calls onEvent(name, data) per event. */
-async function readEvents(response, onEvent) {
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let name = "message", data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event: ")) name = line.slice(7);
-        else if (line.startsWith("data: ")) data += line.slice(6);
-      }
-      onEvent(name, JSON.parse(data));
-    }
-  }
+/** A refusal as the page says it: the problem's title and detail, and when to retry after a 429. */
+function describe(error) {
+  if (error?.name !== "SketchServiceError") return error;
+  const text = [error.title, error.detail].filter(Boolean).join(": ") || `HTTP ${error.status}`;
+  return new Error(error.retryAfter ? `${text} (retry in ${error.retryAfter} s)` : text);
 }
 
 // ---- Drawing -----------------------------------------------------------------------------------------------------
@@ -178,13 +142,12 @@ function setBusy(busy) {
   $("status").textContent = busy ? "drawing…" : $("status").textContent;
 }
 
+/** The model, and the client's options from the settings: temperature, maxSteps and the seed when one is typed. */
 function settings() {
   const seed = $("seed").value;
   return {
     model: $("model").value,
-    temperature: Number($("temperature").value),
-    max_steps: Number($("max-steps").value) || 250,
-    ...(seed === "" ? {} : { seed: Number(seed) }),
+    options: { temperature: Number($("temperature").value), maxSteps: Number($("max-steps").value) || 250, ...(seed === "" ? {} : { seed: Number(seed) }) },
   };
 }
 
@@ -249,7 +212,8 @@ async function complete() {
   $("hint").hidden = true;
   if (!state.strokes.length) return;
   const n = Number($("samples").value);
-  const body = { ...settings(), sketch: { polylines: polylines(), frame: FRAME }, samples: n };
+  const { model, options } = settings();
+  const sketch = { polylines: polylines(), frame: FRAME };
   const cells = completionCells(n);
   showGrid(cells, "Endings");
   const controller = (state.controller = new AbortController());
@@ -257,20 +221,17 @@ async function complete() {
   const drawing = (state.drawing = animate(cells));
   setBusy(true);
   try {
-    const response = await post("/complete", body, "text/event-stream", controller.signal);
-    await readEvents(response, (name, data) => {
-      if (name === "step") { events.push(data); drawing.push(data); }
-      else if (name === "done") {
-        state.last = { path: "/complete", body: { ...body, seed: data.seed }, kind: "complete", events, n };
-        $("status").textContent = `seed ${data.seed} · ${data.stats.steps} steps · ${data.stats.duration_ms} ms decoding`;
-        showFinished(cells, data);
-      } else if (name === "error") throw new Error([data.title, data.detail].filter(Boolean).join(": "));
-    });
+    const stream = svc.complete(model, sketch, { ...options, samples: n, signal: controller.signal });
+    for await (const point of stream) { events.push(point); drawing.push(point); }
+    const done = stream.result;
+    state.last = { kind: "complete", seed: done.seed, events, n, picture: (format) => svc.completeWhole(model, sketch, { ...options, samples: n, seed: done.seed, format }) };
+    $("status").textContent = `seed ${done.seed} · ${done.stats.steps} steps · ${done.stats.duration_ms} ms decoding`;
+    showFinished(cells, done);
     await drawing.finish();
     if (state.drawing === drawing && !controller.signal.aborted) $("status").textContent += " · done";
   } catch (e) {
     drawing.finish();
-    showError(e);
+    showError(describe(e));
     if (e.name === "AbortError") $("status").textContent = "stopped";
   } finally {
     if (state.drawing === drawing) state.drawing = null;
@@ -322,7 +283,7 @@ async function run(title, action) {
     await action();
     $("status").textContent = `${title} · done`;
   } catch (e) {
-    showError(e);
+    showError(describe(e));
     $("status").textContent = "";
   }
   updateDownloads();
@@ -331,13 +292,12 @@ async function run(title, action) {
 function reconstruct() {
   if (!state.strokes.length) return showError("draw something to reconstruct first");
   return run("reconstruct", async () => {
-    const s = settings();
-    const encoded = await (await post("/encode", { model: s.model, sketch: { polylines: polylines() } })).json();
-    const body = { ...s, z: encoded.mu, samples: 9 };
-    const result = await (await post("/decode", body)).json();
+    const { model, options } = settings();
+    const encoded = await svc.encode(model, { polylines: polylines() });
+    const result = await svc.decode(model, encoded.mu, { ...options, samples: 9 });
     const cells = result.sketches.map((sk, i) => { const c = cell(`decoding ${i + 1}`); drawSketch(c, sk.polylines); return c; });
     showGrid(cells, "Reconstructions of the drawing's encoding");
-    state.last = { path: "/decode", body: { ...body, seed: result.seed }, kind: "decode" };
+    state.last = { kind: "decode", seed: result.seed, picture: (format) => svc.decode(model, encoded.mu, { ...options, samples: 9, seed: result.seed, format }) };
   });
 }
 
@@ -373,11 +333,12 @@ function interpolate() {
   const from = state.saved[$("from").value], to = state.saved[$("to").value];
   if (!from || !to) return showError("save two drawings to interpolate between them");
   return run("interpolate", async () => {
-    const body = { ...settings(), from: { polylines: from }, to: { polylines: to }, n: Number($("frames").value) || 5 };
-    const result = await (await post("/interpolate", body)).json();
+    const { model, options } = settings();
+    const more = { ...options, n: Number($("frames").value) || 5 };
+    const result = await svc.interpolate(model, { polylines: from }, { polylines: to }, more);
     const cells = result.frames.map((f) => { const c = cell(`t = ${f.t.toFixed(2)}`); drawSketch(c, f.sketch.polylines); return c; });
     showGrid(cells, `${$("from").value} → ${$("to").value}`);
-    state.last = { path: "/interpolate", body: { ...body, seed: result.seed }, kind: "interpolate" };
+    state.last = { kind: "interpolate", seed: result.seed, picture: (format) => svc.interpolate(model, { polylines: from }, { polylines: to }, { ...more, seed: result.seed, format }) };
   });
 }
 
@@ -388,12 +349,13 @@ function arithmetic() {
   const missing = names.filter((n) => !state.saved[n]);
   if (missing.length) return showError(`no saved drawing named ${missing.join(", ")}`);
   return run("arithmetic", async () => {
-    const body = { ...settings(), expression, operands: Object.fromEntries(names.map((n) => [n, { polylines: state.saved[n] }])) };
-    const result = await (await post("/arithmetic", body)).json();
+    const { model, options } = settings();
+    const operands = Object.fromEntries(names.map((n) => [n, { polylines: state.saved[n] }]));
+    const result = await svc.arithmetic(model, expression, operands, options);
     const c = cell(expression);
     drawSketch(c, result.sketch.polylines);
     showGrid([c], expression);
-    state.last = { path: "/arithmetic", body: { ...body, seed: result.seed }, kind: "arithmetic" };
+    state.last = { kind: "arithmetic", seed: result.seed, picture: (format) => svc.arithmetic(model, expression, operands, { ...options, seed: result.seed, format }) };
   });
 }
 
@@ -408,13 +370,12 @@ function updateDownloads() {
 async function download(format) {
   if (!state.last) return;
   try {
-    const response = await post(`${state.last.path}?format=${format}`, state.last.body, format === "png" ? "image/png" : "image/svg+xml");
-    const url = URL.createObjectURL(await response.blob());
-    const a = Object.assign(document.createElement("a"), { href: url, download: `sketch-${state.last.kind}-${state.last.body.seed}.${format}` });
+    const url = URL.createObjectURL(await state.last.picture(format));
+    const a = Object.assign(document.createElement("a"), { href: url, download: `sketch-${state.last.kind}-${state.last.seed}.${format}` });
     a.click();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   } catch (e) {
-    showError(e);
+    showError(describe(e));
   }
 }
 
@@ -422,21 +383,21 @@ async function download(format) {
 
 async function loadModels() {
   try {
-    const response = await fetch("/models", { headers: { Accept: "application/json", ...keyHeader() } });
-    if (response.status === 401) {
-      // The service needs an API key: ask for it, and try again once one is typed.
-      $("key-box").hidden = false;
-      $("api-key").focus();
-    }
-    if (!response.ok) throw await problem(response);
+    const list = await svc.models().catch((e) => {
+      if (e.status === 401) {
+        // The service needs an API key: ask for it, and try again once one is typed.
+        $("key-box").hidden = false;
+        $("api-key").focus();
+      }
+      throw e;
+    });
     clearError();
-    const list = await response.json();
     state.models = list.models;
     $("model").replaceChildren(...list.models.map((m) => new Option(`${m.id} — ${m.kind}, decoder ${m.decoder_size}`, m.id, m.is_default, m.is_default)));
     if (!list.models.length) showError(`no model is served${Object.keys(list.failed).length ? `; failed: ${Object.entries(list.failed).map(([k, v]) => `${k} (${v})`).join("; ")}` : ""}`);
     modelChanged();
   } catch (e) {
-    showError(e);
+    showError(describe(e));
   }
 }
 
