@@ -165,6 +165,28 @@ rc=0; wait "$server" || rc=$?
 server=""
 [ "$rc" = 0 ] || { tail -20 "$tmp/server.log"; fail "the service exited $rc on SIGTERM"; }
 ok "SIGTERM: exited 0 in $(elapsed "$t")"
+# ---- 5. API keys and the management port, as docs/docker.md turns them on ------------------------------------------
+step "API keys and a management port (SketchService__ApiKeyHashes, SketchService__ManagementUrls)"
+mport="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+key="deploy-check-key"
+(cd "$tmp/app" && exec "${as_app[@]}" "${container_env[@]}" "SketchService__ApiKeyHashes=$(printf %s "$key" | sha256sum | cut -d' ' -f1)" \
+  "SketchService__ManagementUrls=http://*:$mport" dotnet SketchService.Api.dll >"$tmp/server-keys.log" 2>&1) &
+server=$!
+t=$(date +%s.%N)
+until curl -sf -o /dev/null "$base/health/ready"; do
+  kill -0 "$server" 2>/dev/null || { cat "$tmp/server-keys.log"; fail "the service with keys exited before it was ready"; }
+  [ "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { print (b - a > 90) }')" = 0 ] || { tail -30 "$tmp/server-keys.log"; fail "not ready within 90 s"; }
+  sleep 0.2
+done
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$base/models")" = 401 ] || fail "GET /models without a key did not answer 401"
+[ "$(code -H "X-Api-Key: $key" "$base/models")" = 200 ] || fail "GET /models with the key did not answer 200"
+[ "$(code -H "Authorization: Bearer $key" "$base/metrics")" = 404 ] || fail "/metrics is still served on the API's port"
+[ "$(code "http://127.0.0.1:$mport/metrics")" = 200 ] || fail "/metrics is not served on the management port $mport"
+ok "no key: 401; with the key: 200; /metrics: 404 on the API's port, 200 on the management port $mport; ready in $(elapsed "$t")"
+kill -TERM "$server"; wait "$server" || true
+server=""
+
 # /health/ready answers 503 while the models load, and the service logs that at Error level: expected before ready.
 errors="$(grep '\bERR\]\|\bFTL\]' "$tmp/server.log" | grep -v "with message 'loading models'\|HTTP GET /health/ready responded 503" || true)"
 [ -z "$errors" ] || { echo "$errors" | head -5; fail "errors in the server log"; }

@@ -35,6 +35,9 @@ try
     var settings = Settings.Read(app.Configuration);
     // Middleware only where a setting asks for it: each one costs every request something.
     if (settings.ForwardedProxies.Length > 0) app.UseForwardedHeaders(); // the client's address through those proxies only
+    app.ListenOnManagementPort(settings);
+    var managementPorts = Metrics.ManagementPorts(settings);
+    if (managementPorts.Count > 0) app.UseSketchMetricsOnManagementPort(managementPorts);
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();
     app.UseStatusCodePages();
@@ -50,7 +53,7 @@ try
     }
     if (settings.CallerRequestsPerSecond > 0) app.UseRateLimiter();
     app.MapSketchHealthChecks();
-    app.MapSketchMetrics().RequireApiKey(settings);
+    if (managementPorts.Count == 0) app.MapSketchMetrics().RequireApiKey(settings);
     app.MapClientScript();
     var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireCallerRate(settings);
     api.MapModelEndpoints();

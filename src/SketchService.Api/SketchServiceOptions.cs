@@ -132,6 +132,12 @@ public sealed class SketchServiceOptions
     /// </summary>
     public string ForwardedProxies { get; set; } = "";
 
+    /// <summary>
+    /// URLs of a management port, semicolon-separated (<c>http://*:9090</c>): /metrics is served there only, with no
+    /// key, and no longer on the API's port. Empty: /metrics is on the API's port (behind the API key when keys are on).
+    /// </summary>
+    public string ManagementUrls { get; set; } = "";
+
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 

@@ -78,7 +78,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         }
         Directory.CreateDirectory(Path.Combine(ModelsPath, "broken"));
         File.WriteAllText(Path.Combine(ModelsPath, "broken", ModelFolder.ManifestFile), "{ not json");
-        UseKestrel(0);
+        UseKestrel(); // on the "urls" setting below: a random port, and the management port when a factory adds one
     }
 
     /// <summary>The id of Google's bird model, for a test that needs it; skips the test (saying why) when it is not served.</summary>

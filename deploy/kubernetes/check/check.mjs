@@ -13,6 +13,7 @@ const source = (file) => readFileSync(path.join(repo, file), "utf8");
 const settings = new Set([...source("src/SketchService.Api/SketchServiceOptions.cs").matchAll(/public \S+ (\w+) \{ get; set; \}/g)].map((m) => m[1]));
 const routes = new Set([...source("src/SketchService.Api/Infrastructure/Health.cs").matchAll(/"(\/health\/\w+)"/g)].map((m) => m[1]));
 const metricsPath = source("src/SketchService.Api/Infrastructure/Metrics.cs").match(/MapPrometheusScrapingEndpoint\("([^"]+)"\)/)?.[1];
+if (!source("src/SketchService.Api/Infrastructure/Metrics.cs").includes(`http.Request.Path == "${metricsPath}"`)) throw new Error(`the management port does not serve ${metricsPath}`);
 const metricNames = new Set([...source("src/SketchService.Runtime/Scheduling/SchedulerMetrics.cs").matchAll(/"(sketch\.inference\.[\w.]+)"/g)].map((m) => m[1].replaceAll(".", "_")));
 const appPort = Number(source("Dockerfile").match(/ASPNETCORE_HTTP_PORTS=(\d+)/)?.[1]);
 
@@ -54,9 +55,12 @@ for (const arg of process.argv.slice(2)) {
   if (container.readinessProbe?.httpGet?.path !== "/health/ready") fail(overlay, "readiness must be /health/ready (it turns unhealthy while draining)");
   const annotations = pod.metadata.annotations ?? {};
   if (annotations["prometheus.io/path"] !== metricsPath) fail(overlay, `prometheus.io/path ${annotations["prometheus.io/path"]} is not ${metricsPath}`);
-  if (Number(annotations["prometheus.io/port"]) !== appPort) fail(overlay, `prometheus.io/port ${annotations["prometheus.io/port"]} is not ${appPort}`);
-
   const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+  // /metrics is served on the management port when there is one, and then only there.
+  const managementPort = Number(env.SketchService__ManagementUrls?.match(/:(\d+)\/?$/)?.[1]) || null;
+  const scrapePort = managementPort ?? appPort;
+  if (Number(annotations["prometheus.io/port"]) !== scrapePort) fail(overlay, `prometheus.io/port ${annotations["prometheus.io/port"]} is not ${scrapePort}, where /metrics is served`);
+  if (managementPort !== null && ports.management !== managementPort) fail(overlay, `the container declares no port "management" ${managementPort} for SketchService__ManagementUrls`);
   for (const name of Object.keys(env)) {
     const key = name.match(/^SketchService__(\w+)$/)?.[1];
     if (name.startsWith("SketchService") && !settings.has(key)) fail(overlay, `${name} is not a setting the app knows`);
@@ -69,6 +73,7 @@ for (const arg of process.argv.slice(2)) {
   for (const service of byKind("Service")) {
     if (!matches(service.spec.selector, pod.metadata.labels)) fail(overlay, `Service ${service.metadata.name} selects no pod`);
     for (const p of service.spec.ports) if (port(p.targetPort) !== appPort) fail(overlay, `Service port ${p.name} targets ${p.targetPort}, not the app's ${appPort}`);
+    if (managementPort !== null && service.spec.ports.some((p) => port(p.targetPort) === managementPort)) fail(overlay, `Service ${service.metadata.name} exposes the management port`);
   }
   for (const pdb of byKind("PodDisruptionBudget"))
     if (!matches(pdb.spec.selector.matchLabels, pod.metadata.labels)) fail(overlay, "the PodDisruptionBudget selects no pod");

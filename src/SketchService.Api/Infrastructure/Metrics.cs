@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using OpenTelemetry.Metrics;
 using SketchService.Runtime.Scheduling;
 
@@ -19,6 +20,40 @@ public static class Metrics
         return services;
     }
 
+    /// <summary>GET /metrics on the API's port, behind the API key when keys are on.</summary>
     public static IEndpointConventionBuilder MapSketchMetrics(this IEndpointRouteBuilder app) =>
         app.MapPrometheusScrapingEndpoint("/metrics").WithTags("Health").WithMetadata(Health.GetOnly);
+
+    /// <summary>
+    /// GET /metrics on the management port only (<see cref="SketchServiceOptions.ManagementUrls"/>): the request's local
+    /// port decides, not its Host header, which a caller of the public port could set to anything.
+    /// </summary>
+    public static IApplicationBuilder UseSketchMetricsOnManagementPort(this IApplicationBuilder app, IReadOnlySet<int> ports) =>
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(http =>
+            ports.Contains(http.Connection.LocalPort) && http.Request.Path == "/metrics" && HttpMethods.IsGet(http.Request.Method));
+
+    /// <summary>The ports of <see cref="SketchServiceOptions.ManagementUrls"/>; empty when it is.</summary>
+    public static IReadOnlySet<int> ManagementPorts(SketchServiceOptions options) =>
+        ManagementUrls(options).Select(u => BindingAddress.Parse(u).Port).ToHashSet();
+
+    public static string[] ManagementUrls(SketchServiceOptions options) =>
+        options.ManagementUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>
+    /// With a management port, the server listens on the API's URLs as configured (urls, else http_ports, else Kestrel's
+    /// default) and on the management URLs too: the server takes the configured URLs only when none were added.
+    /// </summary>
+    public static void ListenOnManagementPort(this WebApplication app, SketchServiceOptions options)
+    {
+        var management = ManagementUrls(options);
+        if (management.Length == 0) return;
+        foreach (var url in management)
+            if (BindingAddress.Parse(url).Port <= 0)
+                throw new InvalidOperationException($"SketchService:ManagementUrls: '{url}' needs a fixed port, such as http://*:9090");
+        var config = app.Configuration;
+        var api = config[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls
+            : config[WebHostDefaults.HttpPortsKey] is { Length: > 0 } ports ? string.Join(';', ports.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => $"http://*:{p.Trim()}"))
+            : "http://localhost:5000";
+        foreach (var url in api.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Concat(management)) app.Urls.Add(url);
+    }
 }
