@@ -5,7 +5,7 @@ namespace SketchService.LoadTest;
 
 public sealed record LoadTestOptions(
     IReadOnlyList<string> Models, IReadOnlyList<int> Clients, TimeSpan Duration, TimeSpan Warmup, TimeSpan ServerWarmup, TimeSpan? Soak,
-    Uri? Url, IReadOnlyList<string> ServerSettings, string? ReportPath);
+    Uri? Url, IReadOnlyList<string> ServerSettings, string? ReportPath, bool Fairness = false);
 
 /// <summary>Per model: a fresh server (or the --url one), every level, the optional soak; then the report.</summary>
 public sealed class LoadTest(LoadTestOptions options)
@@ -56,9 +56,12 @@ public sealed class LoadTest(LoadTestOptions options)
         var id = ServerProcess.ModelId(model);
         var machine = MachineInfo.Read(); // the load average before our server starts
         Console.Error.WriteLine(options.Url is null ? $"{model}: starting the server…" : $"{model}: using {options.Url}");
-        await using var server = options.Url is null ? await ServerProcess.StartAsync(model, options.ServerSettings, ct) : null;
+        // The fair-share scenario tells callers apart by API key: the server gets their hashes.
+        IReadOnlyList<string> settings = options.Fairness ? [.. options.ServerSettings, SketchService.LoadTest.Fairness.ApiKeySetting] : options.ServerSettings;
+        await using var server = options.Url is null ? await ServerProcess.StartAsync(model, settings, ct) : null;
         await using var rss = server is null ? null : new RssMonitor(server.Pid);
         var baseUrl = WithSlash(server?.Url ?? options.Url!);
+        if (options.Fairness) http.DefaultRequestHeaders.Add("X-Api-Key", SketchService.LoadTest.Fairness.Keys[0]); // the warm-up's and the model info's
         var info = await ModelInfoAsync(http, baseUrl, id, ct);
         var request = new RequestSettings(new Uri(baseUrl, "complete"), id, ConditionNone: info.Kind != "vae");
 
@@ -67,6 +70,12 @@ public sealed class LoadTest(LoadTestOptions options)
         // The JIT (tiered PGO) works for about the first 20 s of load; measured levels should not pay for it.
         if (options.ServerWarmup > TimeSpan.Zero)
             await new LoadLevel(http, request, 16, TimeSpan.Zero, options.ServerWarmup).RunAsync(null, rssTimeline: false, id + " server warm-up", ct);
+        if (options.Fairness)
+        {
+            http.DefaultRequestHeaders.Remove("X-Api-Key"); // from here on each caller sends its own
+            run.Fairness = await new Fairness(http, request, options.Warmup, options.Duration).RunAsync(id, ct);
+            return;
+        }
         foreach (var clients in options.Clients)
             run.Levels.Add(await new LoadLevel(http, request, clients, options.Warmup, options.Duration).RunAsync(rss, rssTimeline: false, id, ct));
         if (options.Soak is { } soak)
@@ -113,6 +122,7 @@ public sealed class ModelRun(string model, string id, ModelInfo info, MachineInf
     public DateTimeOffset Date { get; } = DateTimeOffset.Now;
     public List<LevelResult> Levels { get; } = [];
     public LevelResult? Soak { get; set; }
+    public FairnessResult? Fairness { get; set; }
 }
 
 public sealed record MachineInfo(int Cpus, string CpuModel, string LoadAverage)

@@ -58,6 +58,11 @@ var settings = new Option<string[]>("--server-setting")
     HelpName = "Key=Value",
     DefaultValueFactory = _ => [],
 };
+var fairness = new Option<bool>("--fairness")
+{
+    Description = "Instead of the levels: the fair-share scenario. Four polite callers (one JSON request at a time) alone, then beside a "
+        + "greedy caller holding 200 streams; callers are told apart by API key (the server started here gets the keys). Needs no --url.",
+};
 var report = new Option<string?>("--report")
 {
     Description = "Where to write the markdown report [default: artifacts/load-report.md under the repository root].",
@@ -72,13 +77,15 @@ settings.Validators.Add(r =>
 
 var root = new RootCommand("Load benchmark of the SketchService's POST /complete endpoint.")
 {
-    models, clients, duration, warmup, serverWarmup, soak, url, settings, report,
+    models, clients, duration, warmup, serverWarmup, soak, url, settings, fairness, report,
 };
 root.Validators.Add(r =>
 {
     // Tokens, not values: a value that failed to parse must not be read here.
     if (r.GetResult(url) is { Tokens.Count: > 0 } && r.GetResult(settings) is { Tokens.Count: > 0 })
         r.AddError("--server-setting only applies to a server started here, not with --url");
+    if (r.GetValue(fairness) && r.GetResult(url) is { Tokens.Count: > 0 })
+        r.AddError("--fairness starts its own server (it gives it the callers' API keys), so it takes no --url");
 });
 root.SetAction((parse, ct) => new LoadTest(new LoadTestOptions(
     Models: parse.GetValue(models)!,
@@ -89,7 +96,8 @@ root.SetAction((parse, ct) => new LoadTest(new LoadTestOptions(
     Soak: parse.GetValue(soak),
     Url: parse.GetValue(url),
     ServerSettings: parse.GetValue(settings)!,
-    ReportPath: parse.GetValue(report))).RunAsync(ct));
+    ReportPath: parse.GetValue(report),
+    Fairness: parse.GetValue(fairness))).RunAsync(ct));
 
 var result = root.Parse(args);
 if (result.Errors.Count > 0)

@@ -37,9 +37,13 @@ public static class Report
         md.AppendLine(Invariant, $"- server warm-up: {Seconds(o.ServerWarmup)} at 16 clients, not reported; each level: {Seconds(o.Warmup)} warm-up, then {Seconds(o.Duration)} measured");
         md.AppendLine(Invariant, $"- date: {run.Date:yyyy-MM-dd HH:mm zzz}");
         md.AppendLine();
-        Table(md, run.Levels);
-        if (Speedup(run.Levels) is { } speedup) md.AppendLine().AppendLine(speedup);
-        Errors(md, run.Levels);
+        if (run.Levels.Count > 0)
+        {
+            Table(md, run.Levels);
+            if (Speedup(run.Levels) is { } speedup) md.AppendLine().AppendLine(speedup);
+            Errors(md, run.Levels);
+        }
+        if (run.Fairness is { } fair) Fairness(md, fair);
 
         if (run.Soak is { } soak)
         {
@@ -54,6 +58,23 @@ public static class Report
             foreach (var (at, mib) in soak.RssTimeline) md.AppendLine(Invariant, $"| {at.TotalSeconds:0} | {Mib(mib)} |");
             if (soak.RssTimeline.Count == 0) md.AppendLine("| n/a | n/a |");
         }
+    }
+
+    private static void Fairness(StringBuilder md, FairnessResult f)
+    {
+        md.AppendLine(Invariant, $"### Fair share: {SketchService.LoadTest.Fairness.Polite} polite callers (one JSON request at a time each), alone and beside a greedy caller with {SketchService.LoadTest.Fairness.GreedyStreams} streams");
+        md.AppendLine();
+        md.AppendLine("Callers are told apart by API key. Every caller honours Retry-After. Each phase is measured for " + Seconds(f.Duration) + ".");
+        md.AppendLine();
+        md.AppendLine("| phase | polite requests | polite 429s | polite errors | polite latency p50 / p99 (ms) | greedy streams done | greedy 429s | greedy errors | greedy points/s |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var p in new[] { f.Idle, f.Loaded })
+            md.AppendLine(Invariant, $"| {(p.Greedy ? "beside the greedy caller" : "alone (idle server)")} | {p.PoliteOk} | {p.PoliteTooMany} | {p.PoliteErrors} | " +
+                                     $"{Ms(p.PoliteP(0.5))} / {Ms(p.PoliteP(0.99))} | {(p.Greedy ? p.GreedyOk : "–")} | {(p.Greedy ? p.GreedyTooMany : "–")} | " +
+                                     $"{(p.Greedy ? p.GreedyErrors : "–")} | {(p.Greedy ? (p.GreedyPoints / f.Duration.TotalSeconds).ToString("N0", Invariant) : "–")} |");
+        md.AppendLine();
+        md.AppendLine(Invariant, $"Polite p99 beside the greedy caller: {f.P99Ratio:0.00}× the idle one (target ≤ 2×); polite 429s: {f.Loaded.PoliteTooMany} (target 0): " +
+                                 $"**{(f.Holds ? "holds" : "does not hold")}**.");
     }
 
     private static void Table(StringBuilder md, IReadOnlyList<LevelResult> levels)
