@@ -141,6 +141,20 @@ public sealed class SketchServiceOptions
     /// <summary>Write logs to the console as compact JSON (CLEF) instead of text.</summary>
     public bool JsonConsoleLogging { get; set; }
 
+    /// <summary>The rows one caller may hold at once: <see cref="CallerShare"/> of <see cref="MaxLiveRows"/>, rounded up; unbounded at a share of 1.</summary>
+    public int RowsPerCaller => Share(MaxLiveRows);
+
+    /// <summary>The requests one caller may have running or waiting at once, by the same share.</summary>
+    public int RequestsPerCaller => Share(MaxLiveRows + MaxQueuedRequests);
+
+    /// <summary>
+    /// Most rows (samples, or /interpolate frames) one request may ask for: within <see cref="MaxSamples"/>, the batch,
+    /// and one caller's rows — a request that could never fit its caller's share is a 400, not a 429 to retry forever.
+    /// </summary>
+    public int MaxRowsPerRequest => Math.Min(MaxSamples, Math.Min(MaxLiveRows, RowsPerCaller));
+
+    private int Share(int total) => CallerShare >= 1 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(CallerShare * total));
+
     /// <summary>How long a request's model work may take; null for none.</summary>
     public TimeSpan? RequestDeadline => RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null;
 }

@@ -48,6 +48,20 @@ public sealed class FairShareTests(FairShareFactory app) : IClassFixture<FairSha
     }
 
     [Fact]
+    public async Task A_request_for_more_rows_than_one_caller_may_hold_is_a_400_not_a_429_forever()
+    {
+        using var client = app.Client();
+        // A quarter of 8 rows: 2. Three samples, or three frames, could never fit this caller's share.
+        using var samples = await client.SendAsync(Endless("203.0.113.7", 3), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, samples.StatusCode);
+        Assert.Contains("must be between 1 and 2 (the rows one caller may hold: CallerShare of MaxLiveRows); got 3", await samples.Content.ReadAsStringAsync(Ct));
+        using var frames = await client.PostAsync("/interpolate",
+            new StringContent("""{"model":"tiny","from":{"z":[0,0,0,0]},"to":{"z":[1,1,1,1]},"n":3}""", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, frames.StatusCode);
+        Assert.Contains("\"n\"", await frames.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
     public async Task A_caller_past_its_rate_gets_429_with_retry_after()
     {
         using var client = app.Client();

@@ -46,10 +46,15 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     public int Samples(int? value, string field = "samples")
     {
         var v = value ?? 1;
-        var max = Math.Min(Settings.MaxSamples, Settings.MaxLiveRows);
-        if (v < 1 || v > max) throw ApiProblem.Invalid(field, $"must be between 1 and {max}; got {v}");
+        var max = Settings.MaxRowsPerRequest;
+        if (v < 1 || v > max) throw ApiProblem.Invalid(field, $"must be between 1 and {max}{RowsLimit}; got {v}");
         return v;
     }
+
+    /// <summary>Which setting bounds a request's rows, when it is not MaxSamples.</summary>
+    private string RowsLimit => Settings.MaxRowsPerRequest == Settings.MaxSamples ? ""
+        : Settings.MaxRowsPerRequest == Settings.RowsPerCaller && Settings.RowsPerCaller < Settings.MaxLiveRows ? " (the rows one caller may hold: CallerShare of MaxLiveRows)"
+        : " (MaxLiveRows)";
 
     public int Steps(int? value)
     {
@@ -173,8 +178,8 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     public int Frames(int? value)
     {
         var n = value ?? 5;
-        var max = Math.Min(Settings.MaxSamples, Settings.MaxLiveRows);
-        if (n < 2 || n > max) throw ApiProblem.Invalid("n", $"must be between 2 and {max}; got {n}");
+        var max = Settings.MaxRowsPerRequest;
+        if (n < 2 || n > max) throw ApiProblem.Invalid("n", $"must be between 2 and {max}{RowsLimit}; got {n}");
         return n;
     }
 

@@ -14,13 +14,11 @@ public static class ModelHosting
         {
             var s = sp.GetRequiredService<IOptions<SketchServiceOptions>>().Value;
             var path = ResolveModelsPath(s.ModelsPath, sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
-            // A caller's share, rounded up; a share of 1 is no per-caller bound at all.
-            int Share(int total) => s.CallerShare >= 1 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(s.CallerShare * total));
             var scheduling = new SchedulerOptions
             {
                 MaxLiveRows = s.MaxLiveRows, MaxQueuedRequests = s.MaxQueuedRequests, MaxRequestCost = s.MaxRequestCost,
                 MaxEncodeBatch = s.MaxEncodeBatch, MaxEncodeRunPoints = s.MaxEncodeRunPoints,
-                MaxRowsPerCaller = Share(s.MaxLiveRows), MaxRequestsPerCaller = Share(s.MaxLiveRows + s.MaxQueuedRequests),
+                MaxRowsPerCaller = s.RowsPerCaller, MaxRequestsPerCaller = s.RequestsPerCaller,
             };
             return new ModelStore(path, s.DefaultModel, new InferenceOptions { IntraOpThreads = s.OrtThreads, UseCuda = s.UseCuda }, scheduling,
                 sp.GetRequiredService<SchedulerMetrics>(), sp.GetRequiredService<ILogger<ModelStore>>());
