@@ -96,6 +96,7 @@ public sealed class Fairness(HttpClient http, RequestSettings request, TimeSpan 
                 else if (!response.IsSuccessStatusCode)
                 {
                     lock (counts) if (counted(sent)) counts.Errors++;
+                    wait = TimeSpan.FromMilliseconds(100);
                 }
                 else
                 {
@@ -112,7 +113,11 @@ public sealed class Fairness(HttpClient http, RequestSettings request, TimeSpan 
                 }
             }
             catch (OperationCanceledException) when (end.IsCancellationRequested) { break; }
-            catch (Exception) { lock (counts) counts.Errors++; }
+            catch (Exception)
+            {
+                lock (counts) if (counted(Stopwatch.GetTimestamp())) counts.Errors++;
+                wait = TimeSpan.FromMilliseconds(100); // a failing server is not hammered by 200 loops
+            }
             if (wait > TimeSpan.Zero)
                 try { await Task.Delay(wait, end); }
                 catch (OperationCanceledException) { break; }

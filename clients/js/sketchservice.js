@@ -68,7 +68,13 @@ function fields(options) {
   for (const [name, field] of Object.entries(FIELDS)) if (options?.[name] !== undefined) body[field] = options[name];
   return body;
 }
-const operand = (value) => (Array.isArray(value) && typeof value[0] === "number" ? { z: value } : value?.z ? value : toSketch(value));
+// An operand is a z, or a whole drawing (resized to its own box: a frame does not apply, and is not sent).
+function operand(value) {
+  if (Array.isArray(value) && typeof value[0] === "number") return { z: value };
+  if (value?.z) return { z: value.z };
+  const { strokes, polylines } = toSketch(value);
+  return strokes ? { strokes } : { polylines };
+}
 
 /** Server-Sent Events from a fetch Response body: yields { event, data } per event (data lines joined by "\n"). */
 export async function* readEvents(response) {
@@ -82,6 +88,7 @@ export async function* readEvents(response) {
       buffer += decoder.decode(value, { stream: true });
       let end;
       while ((end = buffer.search(/\r\n|\r|\n/)) >= 0) {
+        if (buffer[end] === "\r" && end === buffer.length - 1) break; // a \r\n split between reads: wait for the \n
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
         if (line === "") {
@@ -131,8 +138,8 @@ export class SketchService {
   /**
    * @param {string} baseUrl the service, e.g. "http://localhost:5080" ("" = the page's own origin)
    * @param {{ apiKey?: string | (() => string | null), maxRetries?: number, maxRetryDelay?: number, fetch?: typeof fetch }} options
-   *   apiKey: sent as X-Api-Key (a function is asked on every request); 429 and 503 are retried after Retry-After at most
-   *   maxRetries times (3) when the wait is at most maxRetryDelay seconds (10).
+   *   apiKey: sent as X-Api-Key (a function is asked on every request); a 429, or a 503 with Retry-After, is sent again
+   *   after Retry-After at most maxRetries times (3) when the wait is at most maxRetryDelay seconds (10).
    */
   constructor(baseUrl = "", { apiKey = null, maxRetries = 3, maxRetryDelay = 10, fetch: fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -191,7 +198,7 @@ export class SketchService {
     return (await this.request("POST", `${path}?format=${format}`, body, { accept: format === "png" ? "image/png" : "image/svg+xml", signal })).blob();
   }
 
-  /** One call to the service: the Response when it succeeded; 429 and 503 sent again after Retry-After; else a SketchServiceError. */
+  /** One call to the service: the Response when it succeeded; a 429 or a 503 with Retry-After sent again; else a SketchServiceError. */
   async request(method, path, body, { accept = "application/json", signal } = {}) {
     const key = typeof this.apiKey === "function" ? this.apiKey() : this.apiKey;
     const headers = { Accept: accept, ...(body ? { "Content-Type": "application/json" } : {}), ...(key ? { "X-Api-Key": key } : {}) };
@@ -203,8 +210,11 @@ export class SketchService {
       const retryAfter = header === null ? null : Number.isFinite(Number(header)) ? Number(header) : Math.max(0, (Date.parse(header) - Date.now()) / 1000);
       let problem = {};
       try { problem = await response.json(); } catch { /* not a problem document (a proxy, or Kestrel's bare 400) */ }
+      // A 429 is worth another try (after 1 s when it names no time); a 503 only when it says when (a draining
+      // server does), not one for a passed deadline, which would just spend the work again.
       const wait = retryAfter ?? 1;
-      if ((response.status === 429 || response.status === 503) && attempt < this.maxRetries && wait <= this.maxRetryDelay) {
+      const retryable = response.status === 429 || (response.status === 503 && retryAfter !== null);
+      if (retryable && attempt < this.maxRetries && wait <= this.maxRetryDelay) {
         await sleep(wait * 1000, signal);
         continue;
       }

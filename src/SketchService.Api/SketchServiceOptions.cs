@@ -134,7 +134,7 @@ public sealed class SketchServiceOptions
 
     /// <summary>
     /// URLs of a management port, semicolon-separated (<c>http://*:9090</c>): /metrics is served there only, with no
-    /// key, and no longer on the API's port. Empty: /metrics is on the API's port (behind the API key when keys are on).
+    /// key, and nothing else is. Empty: /metrics is on the API's port (behind the API key when keys are on).
     /// </summary>
     public string ManagementUrls { get; set; } = "";
 

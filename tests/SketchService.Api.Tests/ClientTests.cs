@@ -207,29 +207,38 @@ public sealed class ClientTests(ApiFactory app)
     }
 }
 
-/// <summary>Retries and failed streams, on the two-row model of <see cref="SmallBatchFactory"/>.</summary>
+/// <summary>Two rows and one queue place, and the default deadline, so that streams hold the rows as long as a test needs.</summary>
+public sealed class TwoRowFactory : ApiFactory
+{
+    protected override IEnumerable<(string Key, string Value)> Settings => [("MaxLiveRows", "2"), ("MaxQueuedRequests", "1")];
+}
+
+/// <summary>A 429 retried after its Retry-After, and refused at once with retries off.</summary>
 [Collection("Api")]
-public sealed class ClientRetryTests(SmallBatchFactory app) : IClassFixture<SmallBatchFactory>
+public sealed class ClientRetryTests(TwoRowFactory app) : IClassFixture<TwoRowFactory>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private static readonly SketchInput Point = SketchInput.FromStrokes([new(1, 0, true)]);
-    private static CompleteRequest Endless(int samples) => new() { Model = "tiny", Sketch = Point, Samples = samples, Temperature = 0, MaxSteps = 50_000_000 };
+
+    /// <summary>The slow model never ends at τ 0: this stream holds its rows until it is stopped.</summary>
+    private static CompleteRequest Endless(int samples) =>
+        new() { Model = "slow", Sketch = Point, Condition = "none", Samples = samples, Temperature = 0, MaxSteps = ApiFactory.MaxStepsCap };
 
     [Fact]
     public async Task A_429_is_retried_after_its_Retry_After_and_refused_when_retries_are_off()
     {
-        var tiny = app.Scheduler("tiny");
+        var slow = app.Scheduler("slow");
         var client = new SketchClient(app.Client());
         using var hold = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         // Both rows taken by one stream, and the one queue place by another: the next request is refused.
         var clock = Stopwatch.StartNew();
         var rows = Hold(client, Endless(2), hold.Token);
-        while (tiny.LiveRows < 2 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, Ct);
+        while (slow.LiveRows < 2 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, Ct);
         var queued = Hold(client, Endless(1), hold.Token);
-        while (tiny.QueuedRequests < 1 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, Ct);
+        while (slow.QueuedRequests < 1 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5, Ct);
+        Assert.True(slow.LiveRows == 2 && slow.QueuedRequests == 1, $"{slow.LiveRows} rows, {slow.QueuedRequests} queued");
 
-        Assert.True(tiny.LiveRows == 2 && tiny.QueuedRequests == 1, $"{tiny.LiveRows} rows, {tiny.QueuedRequests} queued; holders {rows.Status} {rows.Exception} {queued.Status} {queued.Exception}");
-        var small = new CompleteRequest { Model = "tiny", Sketch = Point, MaxSteps = 3, Seed = 1 };
+        var small = new CompleteRequest { Model = "slow", Sketch = Point, Condition = "none", MaxSteps = 3, Seed = 1 };
         var refused = await Assert.ThrowsAsync<SketchServiceException>(() => new SketchClient(app.Client(), new() { MaxRetries = 0 }).CompleteAsync(small, Ct));
         Assert.Equal(429, refused.Status);
         Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
@@ -246,6 +255,20 @@ public sealed class ClientRetryTests(SmallBatchFactory app) : IClassFixture<Smal
         await Task.WhenAll(rows, queued);
     }
 
+    /// <summary>Reads a stream until it is cancelled.</summary>
+    private static async Task Hold(SketchClient client, CompleteRequest request, CancellationToken stop)
+    {
+        try { await foreach (var _ in client.StreamCompletionAsync(request, stop)) { } }
+        catch (OperationCanceledException) { }
+    }
+}
+
+/// <summary>A stream that fails after it started, on the 3 s deadline of <see cref="SmallBatchFactory"/>.</summary>
+[Collection("Api")]
+public sealed class ClientDeadlineTests(SmallBatchFactory app) : IClassFixture<SmallBatchFactory>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task A_stream_past_its_deadline_throws_the_503_of_its_error_event()
     {
@@ -253,17 +276,11 @@ public sealed class ClientRetryTests(SmallBatchFactory app) : IClassFixture<Smal
         var points = 0;
         var e = await Assert.ThrowsAsync<SketchServiceException>(async () =>
         {
-            await foreach (var _ in client.StreamCompletionAsync(Endless(1), Ct)) points++;
+            var endless = new CompleteRequest { Model = "tiny", Sketch = SketchInput.FromStrokes([new(1, 0, true)]), Temperature = 0, MaxSteps = 50_000_000 };
+            await foreach (var _ in client.StreamCompletionAsync(endless, Ct)) points++;
         });
         Assert.Equal(503, e.Status);
         Assert.Contains($"{SmallBatchFactory.Deadline} s", e.Detail);
         Assert.True(points > 0);
-    }
-
-    /// <summary>Reads a stream until it is cancelled.</summary>
-    private static async Task Hold(SketchClient client, CompleteRequest request, CancellationToken stop)
-    {
-        try { await foreach (var _ in client.StreamCompletionAsync(request, stop)) { } }
-        catch (OperationCanceledException) { }
     }
 }

@@ -35,6 +35,9 @@ public sealed class ManagementPortTests(ManagementPortFactory app) : IClassFixtu
         var scrape = await management.GetAsync("/metrics", Ct);
         Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
         Assert.Contains("http_server_request_duration_seconds", await scrape.Content.ReadAsStringAsync(Ct));
+        // Only /metrics answers there: not a second way into the API.
+        Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("/models", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("/", Ct)).StatusCode);
 
         using var onApi = await api.GetAsync("/metrics", Ct);
         Assert.Equal(HttpStatusCode.NotFound, onApi.StatusCode);

@@ -13,7 +13,7 @@ public sealed record SketchClientOptions
     /// <summary>The API key, sent as <c>Authorization: Bearer</c>, when the service needs one.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>How many times a 429 or 503 answer is retried after its Retry-After (default 3; 0 turns retries off).</summary>
+    /// <summary>How many times a 429, or a 503 with Retry-After, is sent again after its Retry-After (default 3; 0 turns retries off).</summary>
     public int MaxRetries { get; init; } = 3;
 
     /// <summary>The longest wait before a retry (default 10 s): a service that asks for longer is not retried, and the exception carries its Retry-After.</summary>
@@ -33,7 +33,7 @@ public sealed record SketchClientOptions
 /// Each request here is a small JSON body that is cheap to send again, and only whole answers are retried, never a
 /// stream that has started.
 /// </remarks>
-public sealed class SketchClient
+public sealed class SketchClient : IDisposable
 {
     /// <summary>How the service writes JSON: snake_case; members this client does not know are ignored.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -45,6 +45,8 @@ public sealed class SketchClient
     };
 
     private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private readonly Uri _base; // the BaseAddress ending in '/', so that a path prefix (http://host/sketch) is kept
     private readonly SketchClientOptions _options;
 
     /// <summary>A client over <paramref name="http"/>, whose BaseAddress is the service (e.g. http://localhost:5080).</summary>
@@ -52,12 +54,19 @@ public sealed class SketchClient
     {
         _http = http ?? throw new ArgumentNullException(nameof(http));
         if (http.BaseAddress is null) throw new ArgumentException("the HttpClient needs a BaseAddress: the service's URL", nameof(http));
+        _base = http.BaseAddress.AbsoluteUri.EndsWith('/') ? http.BaseAddress : new Uri(http.BaseAddress.AbsoluteUri + "/");
         _options = options ?? new SketchClientOptions();
         if (_options.MaxRetries < 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxRetries must be 0 or more");
     }
 
-    /// <summary>A client of the service at <paramref name="baseAddress"/>, with an HttpClient of its own.</summary>
-    public SketchClient(Uri baseAddress, SketchClientOptions? options = null) : this(new HttpClient { BaseAddress = baseAddress }, options) { }
+    /// <summary>A client of the service at <paramref name="baseAddress"/>, with an HttpClient of its own (disposed with it): make one and keep it.</summary>
+    public SketchClient(Uri baseAddress, SketchClientOptions? options = null) : this(new HttpClient { BaseAddress = baseAddress }, options) => _ownsHttp = true;
+
+    /// <summary>Disposes the HttpClient this client made; one given to it stays its owner's.</summary>
+    public void Dispose()
+    {
+        if (_ownsHttp) _http.Dispose();
+    }
 
     /// <summary>GET /models: the models served.</summary>
     public Task<ModelList> GetModelsAsync(CancellationToken cancellationToken = default) => Send<ModelList>(HttpMethod.Get, "models", null, cancellationToken);
@@ -164,7 +173,7 @@ public sealed class SketchClient
         var body = request is null ? null : JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), Json);
         for (var attempt = 0; ; attempt++)
         {
-            using var message = new HttpRequestMessage(method, format is null ? path : $"{path}?format={format}");
+            using var message = new HttpRequestMessage(method, new Uri(_base, format is null ? path : $"{path}?format={format}"));
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
             if (_options.ApiKey is { } key) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             if (body is not null)
@@ -179,8 +188,10 @@ public sealed class SketchClient
                 var retryAfter = RetryAfter(response);
                 var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
                 var error = SketchServiceException.From((int)response.StatusCode, text, retryAfter);
+                // A 429 is always worth another try (after 1 s when it names no time); a 503 only when it says when to
+                // come back (a draining server does), not one for a passed deadline, which would just spend the work again.
                 var wait = retryAfter ?? TimeSpan.FromSeconds(1);
-                var retry = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                var retry = (response.StatusCode == HttpStatusCode.TooManyRequests || response.StatusCode == HttpStatusCode.ServiceUnavailable && retryAfter is not null)
                             && attempt < _options.MaxRetries && wait <= _options.MaxRetryDelay;
                 if (!retry) throw error;
                 await Task.Delay(wait, ct).ConfigureAwait(false);

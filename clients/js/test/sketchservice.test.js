@@ -92,7 +92,7 @@ test("a refusal throws the ProblemDetails with its field errors", async () => {
   assert.deepEqual(Object.keys(bad.errors), ["sketch.strokes[0][2]"]);
 });
 
-test("429 and 503 are retried after Retry-After, within the bound", async () => {
+test("429, and 503 with Retry-After, are retried after it, within the bound", async () => {
   const answers = [[429, { "Retry-After": "0" }], [503, { "Retry-After": "0" }], [200, {}]];
   const calls = [];
   const fake = async (u, init) => {
@@ -108,6 +108,11 @@ test("429 and 503 are retried after Retry-After, within the bound", async () => 
   assert.equal(e.status, 429);
   assert.equal(e.retryAfter, 60);
   assert.equal(e.message, "429 Busy: at capacity");
+  // A 503 without Retry-After (a passed deadline) is not sent again: that would only spend the work again.
+  let tries = 0;
+  const deadline = async () => { tries++; return new Response(JSON.stringify({ status: 503, title: "Deadline" }), { status: 503 }); };
+  assert.equal((await new SketchService("http://x", { fetch: deadline }).models().catch((x) => x)).status, 503);
+  assert.equal(tries, 1);
 });
 
 test("the ml5 stand-in draws a sheep stroke by stroke, seeded or not", async () => {

@@ -28,9 +28,18 @@ public static class Metrics
     /// GET /metrics on the management port only (<see cref="SketchServiceOptions.ManagementUrls"/>): the request's local
     /// port decides, not its Host header, which a caller of the public port could set to anything.
     /// </summary>
-    public static IApplicationBuilder UseSketchMetricsOnManagementPort(this IApplicationBuilder app, IReadOnlySet<int> ports) =>
+    public static IApplicationBuilder UseSketchMetricsOnManagementPort(this IApplicationBuilder app, IReadOnlySet<int> ports)
+    {
         app.UseOpenTelemetryPrometheusScrapingEndpoint(http =>
             ports.Contains(http.Connection.LocalPort) && http.Request.Path == "/metrics" && HttpMethods.IsGet(http.Request.Method));
+        // Nothing else answers there: the port is for scraping, not a second way into the API.
+        return app.Use((http, next) =>
+        {
+            if (!ports.Contains(http.Connection.LocalPort)) return next(http);
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+    }
 
     /// <summary>The ports of <see cref="SketchServiceOptions.ManagementUrls"/>; empty when it is.</summary>
     public static IReadOnlySet<int> ManagementPorts(SketchServiceOptions options) =>
@@ -41,7 +50,8 @@ public static class Metrics
 
     /// <summary>
     /// With a management port, the server listens on the API's URLs as configured (urls, else http_ports, else Kestrel's
-    /// default) and on the management URLs too: the server takes the configured URLs only when none were added.
+    /// default) and on the management URLs too: the server takes the configured URLs only when none were added. Kestrel
+    /// endpoints set in configuration (Kestrel:Endpoints) replace all of these: list the management port there instead.
     /// </summary>
     public static void ListenOnManagementPort(this WebApplication app, SketchServiceOptions options)
     {
