@@ -114,7 +114,7 @@ export async function* readEvents(response) {
  * response (seed, z, every sketch, stats). Leaving the loop early, or aborting options.signal, stops the decoding.
  */
 class CompletionStream {
-  constructor(open) { this.open = open; this.result = null; }
+  constructor(open, signal) { this.open = open; this.signal = signal; this.result = null; }
 
   async *[Symbol.asyncIterator]() {
     const controller = new AbortController();
@@ -122,6 +122,8 @@ class CompletionStream {
     let finished = false;
     try {
       for await (const { event, data } of readEvents(response)) {
+        // Aborted: stop now, even if the rest of the stream has already arrived.
+        this.signal?.throwIfAborted();
         if (event === "step") yield JSON.parse(data);
         else if (event === "done") { this.result = JSON.parse(data); finished = true; return; }
         else if (event === "error") { finished = true; const p = JSON.parse(data); throw new SketchServiceError(p.status ?? 500, p); }
@@ -167,7 +169,7 @@ export class SketchService {
    */
   complete(model, sketch, options = {}) {
     const body = { model, sketch: toSketch(sketch), ...fields(options) };
-    return new CompletionStream((own) => this.request("POST", "/complete", body, { accept: "text/event-stream", signal: anySignal(own, options.signal) }));
+    return new CompletionStream((own) => this.request("POST", "/complete", body, { accept: "text/event-stream", signal: anySignal(own, options.signal) }), options.signal);
   }
 
   // Each of these answers JSON, or with options.format "svg" or "png" the drawing(s) as a Blob.
