@@ -29,6 +29,7 @@ public sealed record HParams
     [HParam("--input-dropout", "Probability that the decoder's previous point is hidden at a training step, so it has to read the drawing from z (Bowman et al.'s word dropout; Magenta's use_input_dropout).", Max = 1)] public double DecoderInputDropout { get; init; }
     [HParam("--recurrent-dropout", "Dropout on the decoder LSTM's cell candidate at every step, without memory loss (Semeniuta et al. 2016; Magenta's use_recurrent_dropout, whose keep probability 0.9 is 0.1 here).", Max = 1)] public double DecoderRecurrentDropout { get; init; }
     [HParam("--output-dropout", "Dropout on the decoder's output before the mixture layer (Magenta's use_output_dropout).", Max = 1)] public double DecoderOutputDropout { get; init; }
+    [HParam("--end-weight", "Weight of the pen loss at each sketch's first end step (1 = Magenta's loss): above 1 the decoder is taught harder when a whole drawing is over, which training on prefixes (--prefix-share) otherwise blurs.", Max = 100)] public double EndWeight { get; init; } = 1;
     [HParam("--prefix-share", "Share of training sketches whose encoder reads only their first k of n strokes (k uniform in 1..n-1) while the decoder reconstructs the whole sketch, so that the encoding of an unfinished drawing stands for what it will become.", Max = 1)] public double PrefixShare { get; init; }
 
     /// <summary>Adam's learning rate at a step: (lr − min)·decay^step + min.</summary>

@@ -219,7 +219,7 @@ public sealed class Training(TrainOptions o)
             var encoderLens = hp.PrefixShare > 0 && !hp.DecoderOnly
                 ? torch.tensor(sketches.Select(s => (long)EncoderPrefix(s, hp.PrefixShare, rng)).ToArray())
                 : lens;
-            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw);
+            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, hp.EndWeight);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
             optimizer.zero_grad();
             total.backward();
@@ -321,7 +321,8 @@ public sealed class Training(TrainOptions o)
         return found;
     }
 
-    internal static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) ForwardLoss(SketchRnn model, Tensor enc, Tensor dec, Tensor target, Tensor lens, bool maskPen, Generator? g, out Tensor kl)
+    internal static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) ForwardLoss(SketchRnn model, Tensor enc, Tensor dec, Tensor target, Tensor lens, bool maskPen, Generator? g, out Tensor kl,
+        double endWeight = 1)
     {
         Tensor? z = null;
         kl = torch.zeros(1);
@@ -332,7 +333,7 @@ public sealed class Training(TrainOptions o)
             kl = Loss.Kl(mu, presig);
         }
         var p = model.Decode(dec, z);
-        return Loss.Reconstruction(p, target, model.HParams.Mixtures, model.HParams.MaxSeqLen, maskPen);
+        return Loss.Reconstruction(p, target, model.HParams.Mixtures, model.HParams.MaxSeqLen, maskPen, endWeight);
     }
 
     /// <summary>

@@ -54,6 +54,18 @@ public class LossTests
     }
 
     [Fact]
+    public void The_end_weight_multiplies_the_pen_loss_of_the_first_end_step_only()
+    {
+        // Three steps: a point, the first end, a second end (padding). Uniform pen logits: each step's pen CE is ln 3.
+        var p = Params(new float[27], 1);
+        var target = torch.tensor(new float[] { 1, 0, 0, 1, 0, /*end*/ 0, 0, 0, 0, 1, /*end again*/ 0, 0, 0, 0, 1 }, [3, 1, 5]);
+        var (_, _, plain) = Loss.Reconstruction(p, target, 1, nmax: 3, maskPenAfterEnd: false);
+        var (_, _, weighted) = Loss.Reconstruction(p, target, 1, nmax: 3, maskPenAfterEnd: false, endWeight: 5);
+        Assert.Equal(3 * Math.Log(3) / 3, plain.item<float>(), 5);
+        Assert.Equal((1 + 5 + 1) * Math.Log(3) / 3, weighted.item<float>(), 5);
+    }
+
+    [Fact]
     public void Log_sum_exp_stays_finite_where_a_sum_of_densities_underflows()
     {
         var p = Params([0, 0, 0, 0, 0, 0, -8, -8, 0], 1); // σ = e⁻⁸, target 1 unit away: the density underflows float
