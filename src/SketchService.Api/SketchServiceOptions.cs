@@ -120,6 +120,13 @@ public sealed class SketchServiceOptions
     /// </summary>
     [Range(0.01, 1)] public double CallerShare { get; set; } = 0.25;
 
+    /// <summary>
+    /// While other callers hold work too, the share of <see cref="MaxLiveRows"/> a caller that already holds rows may grow
+    /// to (a caller holding nothing may still start up to <see cref="CallerShare"/>): every row is stepped every tick, so
+    /// one caller's many rows slow everyone's points.
+    /// </summary>
+    [Range(0.01, 1)] public double CallerShareWhenCrowded { get; set; } = 0.0625;
+
     /// <summary>Requests a second one caller may send, in a token bucket of <see cref="CallerBurst"/>; 0: no rate limit.</summary>
     [Range(0, 100_000)] public double CallerRequestsPerSecond { get; set; }
 
@@ -143,6 +150,9 @@ public sealed class SketchServiceOptions
 
     /// <summary>The rows one caller may hold at once: <see cref="CallerShare"/> of <see cref="MaxLiveRows"/>, rounded up; unbounded at a share of 1.</summary>
     public int RowsPerCaller => Share(MaxLiveRows);
+
+    /// <summary>The rows a caller that holds some may grow to while others are served (<see cref="CallerShareWhenCrowded"/>).</summary>
+    public int RowsPerCallerWhenCrowded => CallerShare >= 1 ? int.MaxValue : Math.Min(RowsPerCaller, Math.Max(1, (int)Math.Ceiling(CallerShareWhenCrowded * MaxLiveRows)));
 
     /// <summary>The requests one caller may have running or waiting at once, by the same share.</summary>
     public int RequestsPerCaller => Share(MaxLiveRows + MaxQueuedRequests);

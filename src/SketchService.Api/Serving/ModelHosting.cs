@@ -18,7 +18,7 @@ public static class ModelHosting
             {
                 MaxLiveRows = s.MaxLiveRows, MaxQueuedRequests = s.MaxQueuedRequests, MaxRequestCost = s.MaxRequestCost,
                 MaxEncodeBatch = s.MaxEncodeBatch, MaxEncodeRunPoints = s.MaxEncodeRunPoints,
-                MaxRowsPerCaller = s.RowsPerCaller, MaxRequestsPerCaller = s.RequestsPerCaller,
+                MaxRowsPerCaller = s.RowsPerCaller, MaxRowsPerCallerWhenCrowded = s.RowsPerCallerWhenCrowded, MaxRequestsPerCaller = s.RequestsPerCaller,
             };
             return new ModelStore(path, s.DefaultModel, new InferenceOptions { IntraOpThreads = s.OrtThreads, UseCuda = s.UseCuda }, scheduling,
                 sp.GetRequiredService<SchedulerMetrics>(), sp.GetRequiredService<ILogger<ModelStore>>());

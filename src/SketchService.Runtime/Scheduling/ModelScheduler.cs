@@ -190,7 +190,8 @@ public sealed class ModelScheduler : IDisposable
 
     /// <summary>
     /// The one admission rule, under the gate: refused while stopping; past the caller's share of rows and requests
-    /// (so one caller cannot take every row while others wait); past the queue bound unless it can start at once.
+    /// (so one caller cannot take every row while others wait, and grows less while others are served); past the queue
+    /// bound unless it can start at once.
     /// Counts the request against its caller when admitted.
     /// </summary>
     private void Admitting(bool fits, string? caller, int rows)
@@ -199,11 +200,15 @@ public sealed class ModelScheduler : IDisposable
         if (stopping) throw new ServiceDrainingException("the service is shutting down");
         if ((stopped ?? refusing) is { } reason) throw reason;
         var use = caller is null ? default : callers.GetValueOrDefault(caller);
-        if (caller is not null && (use.Requests + 1 > options.MaxRequestsPerCaller || use.Rows + rows > options.MaxRowsPerCaller))
+        // Crowded: others hold work too, and this caller already holds rows; then it may grow only to the smaller bound.
+        bool crowded = caller is not null && use.Rows > 0 && callers.Count > 1;
+        int rowLimit = crowded ? Math.Min(options.MaxRowsPerCallerWhenCrowded, options.MaxRowsPerCaller) : options.MaxRowsPerCaller;
+        if (caller is not null && (use.Requests + 1 > options.MaxRequestsPerCaller || use.Rows + rows > rowLimit))
         {
             metrics.Failure(Model.Id, "caller_share");
             throw new AdmissionRejectedException(Model.Id, RetryAfter,
-                $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {options.MaxRowsPerCaller} one caller may hold; retry after {RetryAfter.TotalSeconds:0} s");
+                $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {rowLimit} one caller may hold" +
+                (crowded ? " while other callers are served too" : "") + $"; retry after {RetryAfter.TotalSeconds:0} s");
         }
         int waiting = encodeQueue.Count + rowQueue.Count;
         if (!fits && waiting >= options.MaxQueuedRequests)

@@ -18,6 +18,13 @@ public sealed record SchedulerOptions
     /// <summary>Most decoder rows one caller's running and queued draws may hold at once.</summary>
     public required int MaxRowsPerCaller { get; init; }
 
+    /// <summary>
+    /// While other callers hold work too, the rows a caller that already holds some may grow to (at most
+    /// <see cref="MaxRowsPerCaller"/>). Every row is stepped every tick, so one caller's many rows make everyone's ticks
+    /// slower; a caller that holds nothing may always start up to <see cref="MaxRowsPerCaller"/>.
+    /// </summary>
+    public required int MaxRowsPerCallerWhenCrowded { get; init; }
+
     /// <summary>Most work one request may ask for, in LSTM steps (<see cref="WorkCost"/>); more is refused before any work starts.</summary>
     public required long MaxRequestCost { get; init; }
 

@@ -56,7 +56,7 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
 
     /// <summary>Generous limits, but those a test names.</summary>
     internal sealed record Limits(int MaxLiveRows = 128, int MaxQueuedRequests = 64, int MaxEncodeBatch = 32, int MaxEncodeRunPoints = 4096,
-        int MaxRequestsPerCaller = int.MaxValue, int MaxRowsPerCaller = int.MaxValue);
+        int MaxRequestsPerCaller = int.MaxValue, int MaxRowsPerCaller = int.MaxValue, int MaxRowsPerCallerWhenCrowded = int.MaxValue);
 
     internal static ModelScheduler Scheduler(SketchModel model, Limits? limits = null)
     {
@@ -66,6 +66,7 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
             MaxLiveRows = limits.MaxLiveRows, MaxQueuedRequests = limits.MaxQueuedRequests, MaxRequestCost = long.MaxValue,
             MaxEncodeBatch = limits.MaxEncodeBatch, MaxEncodeRunPoints = limits.MaxEncodeRunPoints,
             MaxRequestsPerCaller = limits.MaxRequestsPerCaller, MaxRowsPerCaller = limits.MaxRowsPerCaller,
+            MaxRowsPerCallerWhenCrowded = limits.MaxRowsPerCallerWhenCrowded,
         }, new SchedulerMetrics(), NullLogger.Instance);
     }
 

@@ -120,12 +120,38 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
     }
 
     [Fact]
+    public async Task While_others_are_served_a_caller_that_holds_rows_grows_only_to_the_crowded_bound()
+    {
+        using var scheduler = Scheduler(models.Tiny, new() { MaxLiveRows = 16, MaxQueuedRequests = 8, MaxRowsPerCaller = 8, MaxRequestsPerCaller = 8, MaxRowsPerCallerWhenCrowded = 2 });
+        using var stop = new CancellationTokenSource();
+        var endless = new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 };
+        // Alone, "greedy" grows to its share.
+        var g1 = scheduler.Draw(endless with { Samples = 3 }, Deadline.None, cancellationToken: stop.Token, caller: "greedy");
+        var g2 = scheduler.Draw(endless, Deadline.None, cancellationToken: stop.Token, caller: "greedy");
+        // Another caller holding nothing may start, even with more rows than the crowded bound.
+        var p = scheduler.Draw(endless with { Samples = 3 }, Deadline.None, cancellationToken: stop.Token, caller: "polite");
+        // Now crowded: greedy, holding 4 rows, may not grow; polite, holding 3, may not grow past 2 either.
+        var e = Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(endless, Deadline.None, cancellationToken: Ct, caller: "greedy"));
+        Assert.Contains("4 row(s) of the 8 and 2 one caller may hold while other callers are served too", e.Message);
+        Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(endless, Deadline.None, cancellationToken: Ct, caller: "polite"));
+        stop.Cancel();
+        foreach (var run in new[] { g1, g2, p }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+        await Task.Delay(50, Ct); // the shares are given back by a continuation of the result
+        // Alone again: the whole share.
+        using var again = new CancellationTokenSource();
+        var a1 = scheduler.Draw(endless with { Samples = 4 }, Deadline.None, cancellationToken: again.Token, caller: "greedy");
+        var a2 = scheduler.Draw(endless with { Samples = 4 }, Deadline.None, cancellationToken: again.Token, caller: "greedy");
+        again.Cancel();
+        foreach (var run in new[] { a1, a2 }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+    }
+
+    [Fact]
     public void A_request_costlier_than_the_limit_is_refused_before_any_work()
     {
         using var scheduler = new ModelScheduler(models.Sheep, new SchedulerOptions
         {
             MaxLiveRows = 8, MaxQueuedRequests = 8, MaxRequestCost = 1000, MaxEncodeBatch = 8, MaxEncodeRunPoints = 1000,
-            MaxRequestsPerCaller = 8, MaxRowsPerCaller = 8,
+            MaxRequestsPerCaller = 8, MaxRowsPerCaller = 8, MaxRowsPerCallerWhenCrowded = 8,
         }, new SchedulerMetrics(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         scheduler.CheckCost(WorkCost.Encode([400]) + WorkCost.Draw(1, 100, 500)); // 400 + 600
         var e = Assert.Throws<CostLimitException>(() => scheduler.CheckCost(WorkCost.Encode([401]) + WorkCost.Draw(1, 100, 500)));
