@@ -125,7 +125,7 @@ public sealed class SketchServiceOptions
     /// to (a caller holding nothing may still start up to <see cref="CallerShare"/>): every row is stepped every tick, so
     /// one caller's many rows slow everyone's points.
     /// </summary>
-    [Range(0.01, 1)] public double CallerShareWhenCrowded { get; set; } = 0.0625;
+    [Range(0.01, 1)] public double CallerShareWhenCrowded { get; set; } = 0.03125;
 
     /// <summary>Requests a second one caller may send, in a token bucket of <see cref="CallerBurst"/>; 0: no rate limit.</summary>
     [Range(0, 100_000)] public double CallerRequestsPerSecond { get; set; }
