@@ -12,7 +12,9 @@ public static class Loss
     /// params [T, B, 6M+3] raw, target [T, B, 5] stroke-5. Training counts the pen loss on every padded step
     /// (as Magenta); evaluation masks it after the end (as Magenta's eval model).
     /// </summary>
-    public static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) Reconstruction(Tensor parameters, Tensor target, int mixtures, int nmax, bool maskPenAfterEnd, double endWeight = 1)
+    /// <param name="endWeights">Per sketch [B], the weight of the pen loss at its first end step; null: 1 for all (Magenta's loss).</param>
+    public static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) Reconstruction(Tensor parameters, Tensor target, int mixtures, int nmax, bool maskPenAfterEnd,
+        Tensor? endWeights = null)
     {
         using var scope = NewDisposeScope();
         var m = mixtures;
@@ -36,12 +38,12 @@ public static class Loss
         var offsetNll = -(logMix * notEnded).sum();
         var penCe = -(target[.., .., 2..5] * nn.functional.log_softmax(penLogits, -1)).sum(-1);
         if (maskPenAfterEnd) penCe = penCe * notEnded;
-        if (endWeight != 1)
+        if (endWeights is not null)
         {
-            // The first end step of each sketch (ended now, not at the step before) weighs endWeight.
+            // The first end step of each sketch (ended now, not at the step before) weighs its endWeights entry.
             var ended = target[.., .., 4];
             var endedBefore = cat([zeros_like(ended.narrow(0, 0, 1)), ended.narrow(0, 0, ended.shape[0] - 1)], 0);
-            penCe = penCe * (1 + (endWeight - 1) * ended * (1 - endedBefore));
+            penCe = penCe * (1 + (endWeights - 1) * ended * (1 - endedBefore));
         }
         var penSum = penCe.sum();
         var denom = (double)target.shape[1] * nmax;

@@ -219,7 +219,9 @@ public sealed class Training(TrainOptions o)
             var encoderLens = hp.PrefixShare > 0 && !hp.DecoderOnly
                 ? torch.tensor(sketches.Select(s => (long)EncoderPrefix(s, hp.PrefixShare, rng)).ToArray())
                 : lens;
-            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, hp.EndWeight);
+            // The end is weighted where the encoder read the whole drawing: a prefix's z does not show where the drawing ends.
+            var endWeights = hp.EndWeight == 1 ? null : where(encoderLens == lens, hp.EndWeight, 1.0).to(ScalarType.Float32);
+            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, endWeights);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
             optimizer.zero_grad();
             total.backward();
@@ -322,7 +324,7 @@ public sealed class Training(TrainOptions o)
     }
 
     internal static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) ForwardLoss(SketchRnn model, Tensor enc, Tensor dec, Tensor target, Tensor lens, bool maskPen, Generator? g, out Tensor kl,
-        double endWeight = 1)
+        Tensor? endWeights = null)
     {
         Tensor? z = null;
         kl = torch.zeros(1);
@@ -333,7 +335,7 @@ public sealed class Training(TrainOptions o)
             kl = Loss.Kl(mu, presig);
         }
         var p = model.Decode(dec, z);
-        return Loss.Reconstruction(p, target, model.HParams.Mixtures, model.HParams.MaxSeqLen, maskPen, endWeight);
+        return Loss.Reconstruction(p, target, model.HParams.Mixtures, model.HParams.MaxSeqLen, maskPen, endWeights);
     }
 
     /// <summary>

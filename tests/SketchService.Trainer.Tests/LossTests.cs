@@ -54,15 +54,17 @@ public class LossTests
     }
 
     [Fact]
-    public void The_end_weight_multiplies_the_pen_loss_of_the_first_end_step_only()
+    public void The_end_weight_multiplies_the_pen_loss_of_each_sketchs_first_end_step_only()
     {
-        // Three steps: a point, the first end, a second end (padding). Uniform pen logits: each step's pen CE is ln 3.
-        var p = Params(new float[27], 1);
-        var target = torch.tensor(new float[] { 1, 0, 0, 1, 0, /*end*/ 0, 0, 0, 0, 1, /*end again*/ 0, 0, 0, 0, 1 }, [3, 1, 5]);
+        // Two sketches of three steps: a point, the first end, a second end (padding). Uniform pen logits: each step's
+        // pen CE is ln 3. The first sketch's end weighs 5, the second's 1.
+        var p = torch.zeros(3, 2, 9); // [T, B, 6M + 3], M = 1
+        var one = new float[] { 1, 0, 0, 1, 0, /*end*/ 0, 0, 0, 0, 1, /*end again*/ 0, 0, 0, 0, 1 };
+        var target = torch.tensor(one.Chunk(5).SelectMany(step => step.Concat(step)).ToArray(), [3, 2, 5]); // [T, B, 5]
         var (_, _, plain) = Loss.Reconstruction(p, target, 1, nmax: 3, maskPenAfterEnd: false);
-        var (_, _, weighted) = Loss.Reconstruction(p, target, 1, nmax: 3, maskPenAfterEnd: false, endWeight: 5);
-        Assert.Equal(3 * Math.Log(3) / 3, plain.item<float>(), 5);
-        Assert.Equal((1 + 5 + 1) * Math.Log(3) / 3, weighted.item<float>(), 5);
+        var (_, _, weighted) = Loss.Reconstruction(p, target, 1, nmax: 3, maskPenAfterEnd: false, endWeights: torch.tensor(new float[] { 5, 1 }));
+        Assert.Equal(6 * Math.Log(3) / 6, plain.item<float>(), 5);
+        Assert.Equal((7 + 3) * Math.Log(3) / 6, weighted.item<float>(), 5);
     }
 
     [Fact]
