@@ -81,9 +81,7 @@ public sealed class ApiKeyPlaygroundTests(KeyedFactory app) : IClassFixture<Keye
     [Fact]
     public async Task The_playground_asks_for_the_key_and_uses_it()
     {
-        Assert.SkipUnless(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is not installed (apt-get install -y chromium)");
-        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox", "--disable-gpu"] });
+        await using var browser = await TestBrowser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync(app.BaseAddress.ToString());
         await page.Locator("#key-box").WaitForAsync();

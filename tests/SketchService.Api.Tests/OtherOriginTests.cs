@@ -16,7 +16,6 @@ namespace SketchService.Api.Tests;
 [Collection("Api")]
 public sealed class OtherOriginTests(ApiFactory app)
 {
-    private const string Chromium = "/usr/bin/chromium";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private static readonly string ClientFolder = Path.Combine(ApiFactory.RepoRoot, "clients", "js");
 
@@ -46,27 +45,15 @@ public sealed class OtherOriginTests(ApiFactory app)
         return site;
     }
 
-    private static async Task<(IPlaywright, IBrowser, IPage, List<string>)> Browser()
-    {
-        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
-        var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"] });
-        var page = await browser.NewPageAsync();
-        var errors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };
-        page.PageError += (_, e) => { lock (errors) errors.Add(e); };
-        return (playwright, browser, page, errors);
-    }
-
     private string Service => app.BaseAddress.ToString().TrimEnd('/');
 
     [Fact, Trait("Category", "Browser")]
     public async Task A_page_on_another_origin_streams_a_completion_and_reads_a_refusal()
     {
         await using var site = await OtherOrigin();
-        var (playwright, browser, page, errors) = await Browser();
-        using var _ = playwright;
-        await using var __ = browser;
+        await using var browser = await TestBrowser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        var errors = browser.Errors;
         var origin = site.Urls.First();
         Assert.NotEqual(new Uri(origin).Port, app.BaseAddress.Port);
 
@@ -86,9 +73,9 @@ public sealed class OtherOriginTests(ApiFactory app)
         Assert.SkipUnless(File.Exists(Path.Combine(ClientFolder, "node_modules", "p5", "lib", "p5.min.js")),
             "p5.js is not installed: (cd clients/js && npm ci), as scripts/test.sh does");
         await using var site = await OtherOrigin();
-        var (playwright, browser, page, errors) = await Browser();
-        using var _ = playwright;
-        await using var __ = browser;
+        await using var browser = await TestBrowser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        var errors = browser.Errors;
 
         await page.GotoAsync($"{site.Urls.First()}/examples/p5-sheep.html?service={Uri.EscapeDataString(Service)}");
         await page.Locator("body[data-done]").WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 60_000 });

@@ -8,36 +8,22 @@ namespace SketchService.Api.Tests;
 [Trait("Category", "Browser")]
 public sealed class PlaygroundTests(ApiFactory app)
 {
-    private const string Chromium = "/usr/bin/chromium";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A browser on the playground, with the console errors it has logged; disposing closes it.</summary>
-    private sealed record Session(IPlaywright Playwright, IBrowser Browser, IPage Page, List<string> Errors) : IAsyncDisposable
+    private sealed record Session(TestBrowser Browser, IPage Page) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync()
-        {
-            await Browser.DisposeAsync();
-            Playwright.Dispose();
-        }
+        public List<string> Errors => Browser.Errors;
+        public ValueTask DisposeAsync() => Browser.DisposeAsync();
     }
 
     private async Task<Session> Open(int width = 1200, int height = 900)
     {
-        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
-        var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        var browser = await TestBrowser.LaunchAsync();
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        var errors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add(m.Text); };
-        page.PageError += (_, e) => { lock (errors) errors.Add(e); };
         await page.GotoAsync(app.BaseAddress.ToString());
         await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        return new Session(playwright, browser, page, errors);
+        return new Session(browser, page);
     }
 
     /// <summary>Draws a stroke with the mouse through points given in the 0–256 drawing frame.</summary>

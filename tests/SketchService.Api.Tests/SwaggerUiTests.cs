@@ -8,7 +8,6 @@ namespace SketchService.Api.Tests;
 [Collection("Api")]
 public sealed class SwaggerUiTests(ApiFactory app)
 {
-    private const string Chromium = "/usr/bin/chromium";
 
     [Fact]
     public async Task Swagger_document_has_every_endpoint_with_an_example_body()
@@ -28,14 +27,7 @@ public sealed class SwaggerUiTests(ApiFactory app)
     [Trait("Category", "Browser")]
     public async Task Swagger_ui_try_it_out_on_complete_gets_200()
     {
-        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install -y chromium)");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using var browser = await TestBrowser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync(new Uri(app.BaseAddress, "/swagger/index.html").ToString());
         var op = page.Locator("#operations-Sketches-Complete");
