@@ -35,8 +35,7 @@ try
     var settings = Settings.Read(app.Configuration);
     // Middleware only where a setting asks for it: each one costs every request something.
     if (settings.ForwardedProxies.Length > 0) app.UseForwardedHeaders(); // the client's address through those proxies only
-    app.ListenOnManagementPort(settings);
-    var managementPorts = Metrics.ManagementPorts(settings);
+    var managementPorts = app.ListenOnManagementPort(settings);
     if (managementPorts.Count > 0) app.UseSketchMetricsOnManagementPort(managementPorts);
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();

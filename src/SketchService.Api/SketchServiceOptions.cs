@@ -149,13 +149,13 @@ public sealed class SketchServiceOptions
     public bool JsonConsoleLogging { get; set; }
 
     /// <summary>The rows one caller may hold at once: <see cref="CallerShare"/> of <see cref="MaxLiveRows"/>, rounded up; unbounded at a share of 1.</summary>
-    public int RowsPerCaller => Share(MaxLiveRows);
+    public int RowsPerCaller => Share(CallerShare, MaxLiveRows);
 
-    /// <summary>The rows a caller that holds some may grow to while others are served (<see cref="CallerShareWhenCrowded"/>).</summary>
-    public int RowsPerCallerWhenCrowded => CallerShare >= 1 ? int.MaxValue : Math.Min(RowsPerCaller, Math.Max(1, (int)Math.Ceiling(CallerShareWhenCrowded * MaxLiveRows)));
+    /// <summary>The rows a caller that holds some may grow to while others are served (<see cref="CallerShareWhenCrowded"/>), at most <see cref="RowsPerCaller"/>.</summary>
+    public int RowsPerCallerWhenCrowded => Math.Min(RowsPerCaller, Share(CallerShareWhenCrowded, MaxLiveRows));
 
     /// <summary>The requests one caller may have running or waiting at once, by the same share.</summary>
-    public int RequestsPerCaller => Share(MaxLiveRows + MaxQueuedRequests);
+    public int RequestsPerCaller => Share(CallerShare, MaxLiveRows + MaxQueuedRequests);
 
     /// <summary>
     /// Most rows (samples, or /interpolate frames) one request may ask for: within <see cref="MaxSamples"/>, the batch,
@@ -163,7 +163,8 @@ public sealed class SketchServiceOptions
     /// </summary>
     public int MaxRowsPerRequest => Math.Min(MaxSamples, Math.Min(MaxLiveRows, RowsPerCaller));
 
-    private int Share(int total) => CallerShare >= 1 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(CallerShare * total));
+    /// <summary>A share of a total, rounded up; no bound at all when callers have no share (<see cref="CallerShare"/> 1).</summary>
+    private int Share(double share, int total) => CallerShare >= 1 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(share * total));
 
     /// <summary>How long a request's model work may take; null for none.</summary>
     public TimeSpan? RequestDeadline => RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null;

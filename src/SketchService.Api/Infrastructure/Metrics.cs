@@ -41,29 +41,28 @@ public static class Metrics
         });
     }
 
-    /// <summary>The ports of <see cref="SketchServiceOptions.ManagementUrls"/>; empty when it is.</summary>
-    public static IReadOnlySet<int> ManagementPorts(SketchServiceOptions options) =>
-        ManagementUrls(options).Select(u => BindingAddress.Parse(u).Port).ToHashSet();
-
-    public static string[] ManagementUrls(SketchServiceOptions options) =>
-        options.ManagementUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
     /// <summary>
     /// With a management port, the server listens on the API's URLs as configured (urls, else http_ports, else Kestrel's
     /// default) and on the management URLs too: the server takes the configured URLs only when none were added. Kestrel
     /// endpoints set in configuration (Kestrel:Endpoints) replace all of these: list the management port there instead.
+    /// Returns the management ports; none when <see cref="SketchServiceOptions.ManagementUrls"/> is empty.
     /// </summary>
-    public static void ListenOnManagementPort(this WebApplication app, SketchServiceOptions options)
+    public static IReadOnlySet<int> ListenOnManagementPort(this WebApplication app, SketchServiceOptions options)
     {
-        var management = ManagementUrls(options);
-        if (management.Length == 0) return;
+        var management = options.ManagementUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var ports = new HashSet<int>();
+        if (management.Length == 0) return ports;
         foreach (var url in management)
-            if (BindingAddress.Parse(url).Port <= 0)
-                throw new InvalidOperationException($"SketchService:ManagementUrls: '{url}' needs a fixed port, such as http://*:9090");
+        {
+            var port = BindingAddress.Parse(url).Port;
+            if (port <= 0) throw new InvalidOperationException($"SketchService:ManagementUrls: '{url}' needs a fixed port, such as http://*:9090");
+            ports.Add(port);
+        }
         var config = app.Configuration;
         var api = config[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls
-            : config[WebHostDefaults.HttpPortsKey] is { Length: > 0 } ports ? string.Join(';', ports.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => $"http://*:{p.Trim()}"))
+            : config[WebHostDefaults.HttpPortsKey] is { Length: > 0 } httpPorts ? string.Join(';', httpPorts.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => $"http://*:{p.Trim()}"))
             : "http://localhost:5000";
         foreach (var url in api.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Concat(management)) app.Urls.Add(url);
+        return ports;
     }
 }
