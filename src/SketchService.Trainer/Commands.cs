@@ -228,9 +228,11 @@ public static class Commands
         var checkpoint = CheckpointOption();
         var data = DataOption("Evaluate on these files instead of the run's (or, with --model, the data set model.json names), normalised with its scale factor.");
         var pictures = new Option<string>("--pictures") { Description = "Also draw the first 20 drawings of each task, and of the real test split, as PNG files into this folder.", HelpName = "dir" };
+        var seeds = Cli.Option("--seeds", "With --model: average the drawings' figures over this many seeds (new samples and classifier folds each).",
+            Cli.PositiveInt, () => SketchQuality.DefaultSeeds, "n");
         var write = new Option<bool>("--write") { Description = "With --model: also write the round trip and the quality figures into the folder's model.json (its ONNX files are left as they are)." };
         var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits, its latent round trip and how far its drawings " +
-                                              "(prior, reconstructions, completions) are from the real test drawings.") { run, modelDir, checkpoint, data, pictures, write };
+                                              "(prior, reconstructions, completions) are from the real test drawings.") { run, modelDir, checkpoint, data, pictures, seeds, write };
         command.Validators.Add(r =>
         {
             if ((r.GetValue(run) is null) == (r.GetValue(modelDir) is null)) r.AddError("give --run (a checkpoint) or --model (a model folder)");
@@ -244,11 +246,12 @@ public static class Commands
                 var test = ModelData(m, parse.GetValue(data));
                 output.Out.WriteLine($"model {onnx.Id}: {test.Test.Length} test drawings of {test.Name}");
                 var evaluation = new Evaluation(null, null, m.IsVae ? LatentRetrieval.Measure(onnx, test.Test, [0.1f, 0]) : null, null);
-                var tasks = SketchQuality.Draw(onnx, test.Test);
-                evaluation = evaluation with { Quality = SketchQuality.Measure(tasks, test.Test) };
+                IReadOnlyList<SketchQuality.TaskDrawings> firstSeed = [];
+                var quality = SketchQuality.MeasureOverSeeds(onnx, test.Test, parse.GetValue(seeds), (seed, tasks) => { if (seed == 1) firstSeed = tasks; });
+                evaluation = evaluation with { Quality = quality };
                 foreach (var line in evaluation.Lines().Skip(2)) output.Out.WriteLine(line);
                 output.Out.WriteLine($"  (real against real, valid against test: {SketchQuality.TwoSampleAccuracy(test.Test, test.Valid):P1})");
-                if (parse.GetValue(pictures) is { } dir) Pictures.Tasks(dir, tasks, test.Test, m.ScaleFactor);
+                if (parse.GetValue(pictures) is { } dir) Pictures.Tasks(dir, firstSeed, test.Test, m.ScaleFactor);
                 if (parse.GetValue(write))
                 {
                     (m with { Retrieval = evaluation.Retrieval, Quality = evaluation.Quality }).Write(folder);

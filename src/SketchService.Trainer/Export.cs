@@ -29,9 +29,13 @@ public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnly
     public static IEnumerable<string> QualityLines(IReadOnlyList<QualityFigures>? quality)
     {
         if (quality is not { Count: > 0 }) yield break;
-        yield return $"told apart from {quality[0].Drawings} real test drawings (classifier two-sample test; 50 % = indistinguishable):";
+        var seeds = quality[0].SeedAccuracies?.Count ?? 1;
+        yield return $"told apart from {quality[0].Drawings} real test drawings (classifier two-sample test; 50 % = indistinguishable" +
+                     (seeds > 1 ? $"; mean of {seeds} seeds):" : "):");
         foreach (var q in quality)
-            yield return $"  {q.Task,-14} τ {q.Temperature:0.##}: {q.Accuracy:P1}; ended by itself {q.EndedByItself:P0}; length {q.LengthRatio:0.00}× the real drawings'";
+            yield return $"  {q.Task,-22} τ {q.Temperature:0.##}: {q.Accuracy:P1}" +
+                         (q.SeedAccuracies is { Count: > 1 } each ? $" ({string.Join(", ", each.Select(a => a.ToString("P1")))})" : "") +
+                         $"; ended by itself {q.EndedByItself:P0}; length {q.LengthRatio:0.00}× the real drawings'";
     }
 
     private static string Describe(LossFigures? f) => f is null ? "no sketches" : $"Lr {f.Reconstruction:F4} KL {f.Kl:F4}";
@@ -83,7 +87,7 @@ public static class Export
         }
         using var onnx = SketchModel.Load(folder);
         var retrieval = state.HParams.DecoderOnly ? null : LatentRetrieval.Measure(onnx, data.Test, [0.1f, 0]);
-        var quality = SketchQuality.Measure(SketchQuality.Draw(onnx, data.Test), data.Test);
+        var quality = SketchQuality.MeasureOverSeeds(onnx, data.Test);
         manifest = manifest with { Retrieval = retrieval, Quality = quality };
         manifest.Write(folder);
         return (manifest, losses with { Retrieval = retrieval, Quality = quality });

@@ -39,7 +39,12 @@ public class EndToEndTests
         Assert.Contains(ModelFolder.PriorFile, manifest.Sha256.Keys);
         using (var served = SketchService.Runtime.Models.SketchModel.Load(modelDir)) Assert.Equal(manifest.Dataset!.Train, served.Prior!.Drawings);
         Assert.Equal(["prior", "standard prior", "reconstruction", "completion", "interpolation", "whitened interpolation"], manifest.Quality!.Select(q => q.Task));
-        Assert.All(manifest.Quality!, q => Assert.InRange(q.Accuracy, 0, 1));
+        Assert.All(manifest.Quality!, q =>
+        {
+            Assert.InRange(q.Accuracy, 0, 1);
+            Assert.Equal(SketchQuality.DefaultSeeds, q.SeedAccuracies!.Count); // each seed drew and was judged afresh; the figure is their mean
+            Assert.Equal(q.SeedAccuracies.Average(), q.Accuracy, 12);
+        });
 
         var (model, state) = Export.LoadCheckpoint(run, Training.BestDir);
         using (model)

@@ -24,10 +24,12 @@ public sealed record RetrievalFigures(float Temperature, int Sketches, double To
 /// <summary>
 /// How far the model's drawings for one task (prior, reconstruction, completion) are from real held-out drawings:
 /// the cross-validated accuracy of a classifier told to tell them apart (0.5: it cannot; 1: always), how often the
-/// model ended the drawing by itself, and its drawings' mean length against the real ones'. Measured by the trainer's
+/// model ended the drawing by itself, and its drawings' mean length against the real ones'. With several seeds, each
+/// figure is their mean and <see cref="SeedAccuracies"/> holds each seed's accuracy. Measured by the trainer's
 /// SketchQuality.
 /// </summary>
-public sealed record QualityFigures(string Task, float Temperature, int Drawings, double Accuracy, double EndedByItself, double LengthRatio);
+public sealed record QualityFigures(string Task, float Temperature, int Drawings, double Accuracy, double EndedByItself, double LengthRatio,
+    IReadOnlyList<double>? SeedAccuracies = null);
 
 /// <summary>model.json: what the service needs to know about a model folder.</summary>
 public sealed record ModelManifest
