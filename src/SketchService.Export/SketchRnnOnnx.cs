@@ -13,7 +13,8 @@ public static class SketchRnnOnnx
     /// <summary>
     /// encoder.onnx: strokes [T, B, 5], lengths [B] int32 → mu, presig [B, Z]. One bidirectional LSTM op with
     /// sequence_lens = lengths, so the backward direction starts at each item's own last point and padding never
-    /// reaches either final state.
+    /// reaches either final state. With the partial flag's weights, partial [B] too: mu and presig are shifted by
+    /// partial · shift.
     /// </summary>
     public static ModelProto BuildEncoder(SketchRnnWeights w)
     {
@@ -28,6 +29,7 @@ public static class SketchRnnOnnx
         var g = new GraphBuilder("sketch_rnn_encoder");
         g.Input(ModelFolder.Encoder.Strokes, DataType.Float, "T", "B", input);
         g.Input(ModelFolder.Encoder.Lengths, DataType.Int32, "B");
+        if (e.Partial is not null) g.Input(ModelFolder.Encoder.Partial, DataType.Float, "B");
         g.Output(ModelFolder.Encoder.Mu, DataType.Float, "B", latent);
         g.Output(ModelFolder.Encoder.Presig, DataType.Float, "B", latent);
 
@@ -45,8 +47,18 @@ public static class SketchRnnOnnx
         g.Node("Transpose", "last_h_batch", ["last_h_dirs"], Ints("perm", 1, 0, 2));
         var last = g.Node("Reshape", "last_h", ["last_h_batch", g.Constant("last_h_shape", [0, 2L * size], 2)]);
 
-        g.Node("Gemm", ModelFolder.Encoder.Mu, [last, g.Constant("mu_W", e.Mu.Weight, latent, 2 * size), g.Constant("mu_b", e.Mu.Bias, latent)], Int("transB", 1));
-        g.Node("Gemm", ModelFolder.Encoder.Presig, [last, g.Constant("presig_W", e.Presig.Weight, latent, 2 * size), g.Constant("presig_b", e.Presig.Bias, latent)], Int("transB", 1));
+        if (e.Partial is not { } shift)
+        {
+            g.Node("Gemm", ModelFolder.Encoder.Mu, [last, g.Constant("mu_W", e.Mu.Weight, latent, 2 * size), g.Constant("mu_b", e.Mu.Bias, latent)], Int("transB", 1));
+            g.Node("Gemm", ModelFolder.Encoder.Presig, [last, g.Constant("presig_W", e.Presig.Weight, latent, 2 * size), g.Constant("presig_b", e.Presig.Bias, latent)], Int("transB", 1));
+            return g.ToModel();
+        }
+        // partial [B] → [B, 1] · shift [2Z] → [B, 2Z], added to [mu, presig] as the trainer does.
+        var heads = g.Node("Gemm", "heads", [last, g.Constant("heads_W", [.. e.Mu.Weight, .. e.Presig.Weight], 2 * latent, 2 * size),
+            g.Constant("heads_b", [.. e.Mu.Bias, .. e.Presig.Bias], 2 * latent)], Int("transB", 1));
+        var flag = g.Node("Reshape", "partial_column", [ModelFolder.Encoder.Partial, g.Constant("partial_shape", [-1L, 1], 2)]);
+        var shifted = g.Node("Add", "shifted", [heads, g.Node("Mul", "partial_shift", [flag, g.Constant("partial_W", shift, 2 * latent)])]);
+        g.Node("Split", [shifted, g.Constant("heads_split", [(long)latent, latent], 2)], [ModelFolder.Encoder.Mu, ModelFolder.Encoder.Presig], Int("axis", 1));
         return g.ToModel();
     }
 

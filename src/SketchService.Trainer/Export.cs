@@ -104,7 +104,7 @@ public static class Export
 
     /// <summary>
     /// The checkpoint as a sketch-rnn-js <c>.vae.json</c> / <c>.gen.json</c> file for Google's demos and ml5, written
-    /// through a temporary file renamed into place.
+    /// through a temporary file renamed into place. The format has no partial flag: its encoder takes every sketch as whole.
     /// </summary>
     public static void WriteSketchRnnJs(SketchRnn model, RunState state, string file, string name)
     {

@@ -45,14 +45,17 @@ public static class LatentRetrieval
         return new RetrievalFigures(temperature, originals.Length, (double)top1 / originals.Length, (double)top5 / originals.Length);
     }
 
-    /// <summary>μ of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the longest.</summary>
-    internal static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches)
+    /// <summary>
+    /// μ of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the longest;
+    /// <paramref name="partial"/>: the sketches are starts of drawings, to be completed.
+    /// </summary>
+    internal static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, bool partial = false)
     {
         var mu = new float[sketches.Count][];
         var order = Enumerable.Range(0, sketches.Count).OrderBy(i => sketches[i].Length).ToArray();
         foreach (var chunk in order.Chunk(64))
         {
-            var codes = model.Encode([.. chunk.Select(i => sketches[i])]);
+            var codes = model.Encode([.. chunk.Select(i => sketches[i])], [.. chunk.Select(_ => partial)]);
             for (int k = 0; k < chunk.Length; k++) mu[chunk[k]] = codes[k].Mu;
         }
         return mu;

@@ -51,7 +51,7 @@ public static class SketchQuality
         tasks.Add(new(Reconstruction, 0.1f, [.. again.Select(s => s.Points)], [.. again.Select(s => s.Ended)]));
 
         var prefixes = test.Select(FirstThird).ToArray();
-        var prefixMu = LatentRetrieval.EncodeMu(model, prefixes);
+        var prefixMu = LatentRetrieval.EncodeMu(model, prefixes, partial: true);
         var completed = new StrokePoint[n][];
         var ended = new bool[n];
         for (var i = 0; i < n; i++)

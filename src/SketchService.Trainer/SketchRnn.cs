@@ -18,6 +18,7 @@ public sealed class SketchRnn : nn.Module
     private readonly LSTM? encoderBackward;
     private readonly Linear? mu;
     private readonly Linear? presig;
+    private readonly Parameter? partial; // [μ shift (Z), σ̂ shift (Z)] for an encoder told it reads the start of a drawing
     private readonly Linear? init;
     private readonly LSTM decoder;
     private readonly Linear output;
@@ -33,6 +34,8 @@ public sealed class SketchRnn : nn.Module
             encoderBackward = nn.LSTM(5, h.EncoderSize);
             mu = nn.Linear(2 * h.EncoderSize, h.LatentSize);
             presig = nn.Linear(2 * h.EncoderSize, h.LatentSize);
+            // Zero: a model fine-tuned into the flag from one without it starts out encoding exactly as before.
+            if (h.PartialFlag) partial = new Parameter(torch.zeros(2 * h.LatentSize));
             init = nn.Linear(h.LatentSize, 2 * h.DecoderSize);
         }
         decoder = nn.LSTM(5 + (h.DecoderOnly ? 0 : h.LatentSize), h.DecoderSize);
@@ -40,12 +43,19 @@ public sealed class SketchRnn : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The names of the weights only a model with the partial flag has (absent from a checkpoint trained without it).</summary>
+    public static readonly string[] PartialWeights = [nameof(partial)];
+
+    /// <summary>The partial flag's weights, apart from the rest (an optimizer gives them their own group: see Training).</summary>
+    public IEnumerable<Parameter> PartialParameters() => partial is null ? [] : [partial];
+
     /// <summary>
     /// strokes [T, B, 5] (no start token), lengths [B] → μ, σ̂ [B, Z]. Each direction reads only the real
     /// points: the forward state is taken at len−1, and the backward LSTM reads each sketch reversed
-    /// within its own length, so padding never reaches it.
+    /// within its own length, so padding never reaches it. <paramref name="partialFlags"/> [B] (1: the start of a
+    /// drawing) shifts μ and σ̂ in a model trained with the partial flag; null means every sketch is whole.
     /// </summary>
-    public (Tensor Mu, Tensor Presig) Encode(Tensor strokes, Tensor lengths)
+    public (Tensor Mu, Tensor Presig) Encode(Tensor strokes, Tensor lengths, Tensor? partialFlags = null)
     {
         if (encoderForward is null) throw new InvalidOperationException("a decoder-only model has no encoder");
         using var scope = NewDisposeScope();
@@ -58,7 +68,14 @@ public sealed class SketchRnn : nn.Module
         var (yf, _, _) = encoderForward.call(strokes);
         var (yb, _, _) = encoderBackward!.call(reversed);
         var final = torch.cat([yf.gather(0, last).squeeze(0), yb.gather(0, last).squeeze(0)], 1); // [B, 2E]
-        return (mu!.call(final).MoveToOuterDisposeScope(), presig!.call(final).MoveToOuterDisposeScope());
+        var (m, s) = (mu!.call(final), presig!.call(final));
+        if (partial is not null && partialFlags is not null)
+        {
+            var shift = partialFlags.to(ScalarType.Float32).unsqueeze(1) * partial.unsqueeze(0); // [B, 2Z]
+            var parts = shift.split(HParams.LatentSize, 1);
+            (m, s) = (m + parts[0], s + parts[1]);
+        }
+        return (m.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
     }
 
     public static Tensor SampleZ(Tensor mu, Tensor presig, Generator? g = null) =>
@@ -123,7 +140,8 @@ public sealed class SketchRnn : nn.Module
     /// <summary>The weights in the layout of the ONNX builders (PyTorch's own, so a plain copy).</summary>
     public SketchRnnWeights ExportWeights()
     {
-        EncoderWeights? enc = encoderForward is null ? null : new EncoderWeights(Lstm(encoderForward), Lstm(encoderBackward!), Dense(mu!), Dense(presig!));
+        EncoderWeights? enc = encoderForward is null ? null
+            : new EncoderWeights(Lstm(encoderForward), Lstm(encoderBackward!), Dense(mu!), Dense(presig!), partial?.detach().cpu().data<float>().ToArray());
         return new SketchRnnWeights(enc, init is null ? null : Dense(init), Lstm(decoder), Dense(output));
     }
 

@@ -107,6 +107,8 @@ public sealed class Training(TrainOptions o)
             ?? throw new ArgumentException($"--init-from {o.InitFrom}: no checkpoint there (a folder with {RunState.File} and {RunState.Weights}, such as a run's {BestDir} or {AverageDir})");
         if (init is not null && o.HParams.Differences(init.HParams, shapeOnly: true) is { Count: > 0 } reshaped)
             throw new ArgumentException($"--init-from {o.InitFrom}: its weights do not fit these sizes: {string.Join(", ", reshaped)}");
+        // A checkpoint trained without the flag gains its weights, at zero, and their Adam state starts afresh.
+        var gainsPartialFlag = init is { HParams.PartialFlag: false } && o.HParams.PartialFlag;
         var previous = resumed is null ? PreviousRun() : [];
         var hp = resumed?.HParams ?? o.HParams;
         var seed = o.Seed ?? resumed?.Seed ?? 1;
@@ -128,13 +130,20 @@ public sealed class Training(TrainOptions o)
         Directory.CreateDirectory(o.Out);
 
         using var model = new SketchRnn(hp);
-        using var optimizer = optim.Adam(model.parameters(), hp.LearningRate);
+        // The partial flag's weights in a group of their own, added after the rest, so that the Adam state of a
+        // checkpoint without them loads into the first group.
+        using var optimizer = optim.Adam(model.named_parameters().Where(p => !SketchRnn.PartialWeights.Contains(p.name)).Select(p => p.parameter), hp.LearningRate);
+        void AddPartialGroup()
+        {
+            if (hp.PartialFlag) optimizer.add_param_group(new TorchSharp.Modules.Adam.ParamGroup(model.PartialParameters(), hp.LearningRate));
+        }
         var best = (Loss: double.PositiveInfinity, Step: 0L);
         var elapsedBefore = 0.0;
         var csvPath = Path.Combine(o.Out, LogFile);
         if (resumed is not null)
         {
             model.load(Path.Combine(latest, RunState.Weights));
+            AddPartialGroup();
             optimizer.load_state_dict(Path.Combine(latest, RunState.Optimizer));
             (best, elapsedBefore) = ((resumed.BestValidLoss, resumed.BestStep), resumed.ElapsedSeconds);
             // Rows past the checkpoint (a run killed between validations) are trained again now.
@@ -149,15 +158,18 @@ public sealed class Training(TrainOptions o)
         else
         {
             File.WriteAllText(csvPath, LogHeader + "\n");
+            if (!gainsPartialFlag) AddPartialGroup();
             if (init is not null)
             {
-                model.load(Path.Combine(o.InitFrom!, RunState.Weights));
+                model.load(Path.Combine(o.InitFrom!, RunState.Weights), strict: !gainsPartialFlag);
                 // Adam's moments too where the folder has them: restarted at zero, its first steps move every weight
                 // by the full learning rate: a sheep fine-tuned without them validated 0.07 worse in Lr at step 250.
                 var moments = Path.Combine(o.InitFrom!, RunState.Optimizer);
                 var hasMoments = File.Exists(moments);
                 if (hasMoments) optimizer.load_state_dict(moments);
-                display.Line($"weights {(hasMoments ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0");
+                if (gainsPartialFlag) AddPartialGroup();
+                display.Line($"weights {(hasMoments ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0" +
+                             (gainsPartialFlag ? "; the partial flag's shift starts at zero" : ""));
             }
         }
         display.Line($"model: {(hp.DecoderOnly ? "decoder-only" : "vae")}, enc {hp.EncoderSize}, dec {hp.DecoderSize}, z {hp.LatentSize}, M {hp.Mixtures}, " +
@@ -221,7 +233,8 @@ public sealed class Training(TrainOptions o)
                 : lens;
             // The end is weighted where the encoder read the whole drawing: a prefix's z does not show where the drawing ends.
             var endWeights = hp.EndWeight == 1 ? null : where(encoderLens == lens, hp.EndWeight, 1.0).to(ScalarType.Float32);
-            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, endWeights);
+            var partialFlags = hp.PartialFlag ? (encoderLens != lens) : null;
+            var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, endWeights, partialFlags);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
             optimizer.zero_grad();
             total.backward();
@@ -324,13 +337,13 @@ public sealed class Training(TrainOptions o)
     }
 
     internal static (Tensor Lr, Tensor OffsetNll, Tensor PenCe) ForwardLoss(SketchRnn model, Tensor enc, Tensor dec, Tensor target, Tensor lens, bool maskPen, Generator? g, out Tensor kl,
-        Tensor? endWeights = null)
+        Tensor? endWeights = null, Tensor? partialFlags = null)
     {
         Tensor? z = null;
         kl = torch.zeros(1);
         if (!model.HParams.DecoderOnly)
         {
-            var (mu, presig) = model.Encode(enc, lens);
+            var (mu, presig) = model.Encode(enc, lens, partialFlags);
             z = SketchRnn.SampleZ(mu, presig, g);
             kl = Loss.Kl(mu, presig);
         }

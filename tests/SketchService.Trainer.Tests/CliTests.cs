@@ -125,6 +125,30 @@ public class CliTests
     }
 
     [Fact]
+    public void Init_from_a_run_without_the_partial_flag_gains_it_at_zero_and_resumes_with_it()
+    {
+        using var temp = new TempFolder();
+        var (first, flagged, model) = (Path.Combine(temp.Path, "first"), Path.Combine(temp.Path, "flagged"), Path.Combine(temp.Path, "model"));
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", first, .. Small, "--max-steps", "2"]));
+        var from = Path.Combine(first, Training.BestDir);
+
+        // With a learning rate of 0 the shift stays at zero, so whole drawings validate exactly as before.
+        Assert.Equal(0, RunCli(out var log, ["train", "--out", flagged, "--init-from", from, "--partial-flag", "--prefix-share", "0.5", "--lr", "0", "--min-lr", "0", "--threads", "1", "--max-steps", "1"]));
+        Assert.Contains($"weights and Adam's state from {from} (step 2); a new run from step 0; the partial flag's shift starts at zero", log);
+        static string Validation(string run) => string.Join(',', File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',')[^2..]);
+        Assert.Equal(Validation(first), Validation(flagged));
+        Assert.Equal(0, RunCli(out _, ["train", "--out", flagged, "--resume", "--max-steps", "3"])); // Adam's state for both groups
+        Assert.Equal(0, RunCli(out _, ["export", "--run", flagged, "--checkpoint", "checkpoint", "--out", model]));
+        using (var served = SketchService.Runtime.Models.SketchModel.Load(model)) Assert.True(served.ReadsPartial);
+
+        // A run started from a flagged checkpoint keeps the flag, as it keeps the sizes.
+        var again = Path.Combine(temp.Path, "again");
+        Assert.Equal(0, RunCli(out log, ["train", "--out", again, "--init-from", Path.Combine(flagged, Training.LatestDir), "--threads", "1", "--max-steps", "1"]));
+        Assert.DoesNotContain("starts at zero", log);
+        Assert.True(RunState.Read(Path.Combine(again, Training.LatestDir)).HParams.PartialFlag);
+    }
+
+    [Fact]
     public void Resume_without_a_checkpoint_keeps_what_the_folder_holds()
     {
         using var temp = new TempFolder();

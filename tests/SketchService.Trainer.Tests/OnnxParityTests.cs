@@ -15,13 +15,16 @@ public class OnnxParityTests
     private const double Tolerance = 1e-5;
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Exported_graphs_match_TorchSharp_on_real_sketches(bool decoderOnly)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public void Exported_graphs_match_TorchSharp_on_real_sketches(bool decoderOnly, bool partialFlag)
     {
         torch.random.manual_seed(7);
-        using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, DecoderOnly = decoderOnly });
+        using var model = new SketchRnn(new HParams { EncoderSize = 24, DecoderSize = 32, LatentSize = 8, DecoderOnly = decoderOnly, PartialFlag = partialFlag });
         model.eval();
+        if (partialFlag)
+            using (torch.no_grad()) model.state_dict()[SketchRnn.PartialWeights[0]].copy_(torch.randn(16)); // not the zeros it starts at
         using var temp = new TempFolder();
         var folder = temp.Path;
         ModelWriter.Write(folder, model.ExportWeights(), new ModelManifest { Name = "parity", Kind = ModelKind.Vae, DecoderSize = 32, Mixtures = 20, ScaleFactor = 1, MaxSeqLen = 250 });
@@ -30,7 +33,10 @@ public class OnnxParityTests
         Assert.True(max <= Tolerance, $"max |Δ| {max:E2} > {Tolerance:E0}");
     }
 
-    /// <summary>Compares encoder (μ, σ̂), initial state and <paramref name="steps"/> teacher-forced decoder steps; returns max |Δ|.</summary>
+    /// <summary>
+    /// Compares encoder (μ, σ̂), initial state and <paramref name="steps"/> teacher-forced decoder steps; returns max |Δ|.
+    /// A model with the partial flag is encoded with every other sketch marked partial.
+    /// </summary>
     public static double AssertParity(SketchRnn model, string folder, StrokePoint[][] sketches, int steps)
     {
         // Autograd on, as in training and validation: libtorch's no-grad LSTM kernel is wrong at some sizes (ValidationTests).
@@ -45,11 +51,14 @@ public class OnnxParityTests
         float[]? zArr = null;
         if (!model.HParams.DecoderOnly)
         {
-            var (mu, presig) = model.Encode(enc, lens);
+            float[] partial = [.. Enumerable.Range(0, b).Select(i => i % 2 == 1 ? 1f : 0f)];
+            var (mu, presig) = model.Encode(enc, lens, model.HParams.PartialFlag ? torch.tensor(partial) : null);
             using var encoder = new InferenceSession(Path.Combine(folder, ModelFolder.EncoderFile));
-            using var r = encoder.Run([
+            List<NamedOnnxValue> inputs = [
                 NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Strokes, new DenseTensor<float>(enc.contiguous().data<float>().ToArray(), [t, b, 5])),
-                NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Lengths, new DenseTensor<int>(batch.Lengths, [b]))]);
+                NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Lengths, new DenseTensor<int>(batch.Lengths, [b]))];
+            if (model.HParams.PartialFlag) inputs.Add(NamedOnnxValue.CreateFromTensor(ModelFolder.Encoder.Partial, new DenseTensor<float>(partial, [b])));
+            using var r = encoder.Run(inputs);
             Compare(mu, r.First(x => x.Name == ModelFolder.Encoder.Mu).AsTensor<float>().ToArray());
             Compare(presig, r.First(x => x.Name == ModelFolder.Encoder.Presig).AsTensor<float>().ToArray());
             zT = mu;

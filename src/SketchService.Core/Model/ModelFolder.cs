@@ -20,11 +20,16 @@ public static class ModelFolder
     /// <summary>Bumped whenever file names, graph inputs/outputs or the manifest change incompatibly.</summary>
     public const int FormatVersion = 1;
 
-    /// <summary>encoder.onnx: strokes [T, B, 5] float (stroke-5, time-major) + lengths [B] int32 → mu, presig [B, Z].</summary>
+    /// <summary>
+    /// encoder.onnx: strokes [T, B, 5] float (stroke-5, time-major) + lengths [B] int32 → mu, presig [B, Z]. A model
+    /// trained with the partial flag also takes partial [B] float: 1 where the sketch is only the start of a drawing
+    /// (what /complete sends), 0 where it is whole.
+    /// </summary>
     public static class Encoder
     {
         public const string Strokes = "strokes";
         public const string Lengths = "lengths";
+        public const string Partial = "partial";
         public const string Mu = "mu";
         public const string Presig = "presig";
     }

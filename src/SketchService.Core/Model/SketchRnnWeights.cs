@@ -30,8 +30,12 @@ public sealed record LinearWeights(int InputSize, int OutputSize, float[] Weight
     }
 }
 
-/// <summary>Encoder: bidirectional LSTM over stroke-5, then μ and σ̂ heads over [h_fwd, h_bwd].</summary>
-public sealed record EncoderWeights(LstmWeights Forward, LstmWeights Backward, LinearWeights Mu, LinearWeights Presig);
+/// <summary>
+/// Encoder: bidirectional LSTM over stroke-5, then μ and σ̂ heads over [h_fwd, h_bwd]. A model trained with the
+/// partial flag also has <see cref="Partial"/>: the shift [μ (Z), σ̂ (Z)] added when the encoder is told it reads the
+/// start of a drawing, not all of it.
+/// </summary>
+public sealed record EncoderWeights(LstmWeights Forward, LstmWeights Backward, LinearWeights Mu, LinearWeights Presig, float[]? Partial = null);
 
 /// <summary>
 /// All weights of a Sketch-RNN. <see cref="Encoder"/> and <see cref="Init"/> are null for decoder-only models.
@@ -59,6 +63,7 @@ public sealed record SketchRnnWeights(EncoderWeights? Encoder, LinearWeights? In
             e.Backward.Validate("encoder.backward");
             e.Mu.Validate("encoder.mu");
             e.Presig.Validate("encoder.presig");
+            if (e.Partial is { } shift) LstmWeights.Check("encoder.partial", shift, 2 * e.Mu.OutputSize);
             Init!.Validate("init");
             if (Init.OutputSize != 2 * Decoder.HiddenSize) throw new ArgumentException("init output must be 2H");
         }

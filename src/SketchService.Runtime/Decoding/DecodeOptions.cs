@@ -26,7 +26,10 @@ public sealed record DecodeOptions
     /// <summary>A start to continue: fed through the decoder after S0 as given (teacher-forced), shared by all samples.</summary>
     public IReadOnlyList<StrokePoint>? Prefix { get; init; }
 
-    /// <summary>VAE: z is the encoding (posterior mean) of <see cref="Prefix"/>, found by the encoder before decoding starts; <see cref="Z"/> stays null.</summary>
+    /// <summary>
+    /// VAE: z is the encoding (posterior mean) of <see cref="Prefix"/>, found by the encoder before decoding starts and
+    /// told the prefix is the start of a drawing (<see cref="Models.SketchModel.ReadsPartial"/>); <see cref="Z"/> stays null.
+    /// </summary>
     public bool ZFromPrefix { get; init; }
 }
 

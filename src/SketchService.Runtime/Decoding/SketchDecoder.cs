@@ -15,7 +15,7 @@ public sealed class SketchDecoder : IDisposable
     public SketchDecoder(SketchModel model, DecodeOptions options, CancellationToken cancellationToken = default)
     {
         run = new DecodeRun(model, options);
-        if (run.NeedsZ) run.UseEncoding(model.Encode([run.Prefix])[0].Mu);
+        if (run.NeedsZ) run.UseEncoding(model.Encode([run.Prefix], [true])[0].Mu); // the start of a drawing, to be completed
         batch = new DecodeBatch(model, run.Samples);
         try
         {

@@ -38,6 +38,9 @@ public sealed class SketchModel : IDisposable
     public bool UsesCuda { get; }
     public IReadOnlyList<GraphDescription> Graphs { get; }
 
+    /// <summary>Whether the encoder is told which sketches are only the start of a drawing (a model trained with the partial flag).</summary>
+    public bool ReadsPartial => encoder?.InputMetadata.ContainsKey(ModelFolder.Encoder.Partial) == true;
+
     /// <summary>The Gaussian of the training drawings' encodings (<see cref="ModelFolder.PriorFile"/>), or null: then z is sampled from N(0, I).</summary>
     public LatentPrior? Prior { get; }
 
@@ -70,7 +73,7 @@ public sealed class SketchModel : IDisposable
                 {
                     var session = new InferenceSession(Path.Combine(folder, file), sessionOptions);
                     sessions.Add(session);
-                    Check(folder, file, session, ExpectedGraph(file, manifest));
+                    Check(folder, file, session, ExpectedGraph(file, manifest, session.InputMetadata.ContainsKey(ModelFolder.Encoder.Partial)));
                     return session;
                 }
                 catch (OnnxRuntimeException e)
@@ -94,8 +97,10 @@ public sealed class SketchModel : IDisposable
     /// <summary>
     /// Encodes sketches (stroke-3 in model space, i.e. already divided by scale_factor) in one batched run: stroke-5,
     /// time-major [T, B, 5] without a start token, with each sketch's own length so padding never counts.
+    /// <paramref name="partial"/> marks the sketches that are only the start of a drawing (null: none is); a model
+    /// that does not read the flag encodes them as it encodes any sketch.
     /// </summary>
-    public IReadOnlyList<LatentCode> Encode(IReadOnlyList<StrokePoint[]> sketches)
+    public IReadOnlyList<LatentCode> Encode(IReadOnlyList<StrokePoint[]> sketches, IReadOnlyList<bool>? partial = null)
     {
         var session = encoder ?? throw new InvalidOperationException($"{Id} is decoder-only: it has no encoder");
         if (sketches.Count == 0) return [];
@@ -110,15 +115,19 @@ public sealed class SketchModel : IDisposable
             var rows = StrokeFormats.ToStroke5(sketches[b], steps);
             for (int t = 0; t < steps; t++) rows[t].CopyTo(strokes, (t * batch + b) * 5);
         }
+        if (partial is not null && partial.Count != batch) throw new ArgumentException($"{partial.Count} partial flags for {batch} sketches", nameof(partial));
         float[] mu = new float[batch * latent], presig = new float[batch * latent];
+        float[] flags = [.. Enumerable.Range(0, batch).Select(b => partial?[b] == true ? 1f : 0f)];
         using (var strokesValue = OrtValue.CreateTensorValueFromMemory(strokes, [steps, batch, 5]))
         using (var lengthsValue = OrtValue.CreateTensorValueFromMemory(lengths, [batch]))
+        using (var flagsValue = OrtValue.CreateTensorValueFromMemory(flags, [batch]))
         using (var muValue = OrtValue.CreateTensorValueFromMemory(mu, [batch, latent]))
         using (var presigValue = OrtValue.CreateTensorValueFromMemory(presig, [batch, latent]))
         using (var runOptions = new RunOptions())
         {
-            session.Run(runOptions, [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths], [strokesValue, lengthsValue],
-                [ModelFolder.Encoder.Mu, ModelFolder.Encoder.Presig], [muValue, presigValue]);
+            string[] names = ReadsPartial ? [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths, ModelFolder.Encoder.Partial] : [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths];
+            OrtValue[] values = ReadsPartial ? [strokesValue, lengthsValue, flagsValue] : [strokesValue, lengthsValue];
+            session.Run(runOptions, names, values, [ModelFolder.Encoder.Mu, ModelFolder.Encoder.Presig], [muValue, presigValue]);
         }
         var codes = new LatentCode[batch];
         for (int b = 0; b < batch; b++)
@@ -239,7 +248,8 @@ public sealed class SketchModel : IDisposable
     /// <summary>A tensor the graph must have: dims of -1 are symbolic (batch, time), the rest must match exactly.</summary>
     private sealed record TensorSpec(string Name, TensorElementType Type, params long[] Dims);
 
-    private static (TensorSpec[] Inputs, TensorSpec[] Outputs) ExpectedGraph(string file, ModelManifest m)
+    /// <param name="partial">Whether the graph takes the partial flag (only an encoder may: <see cref="ModelFolder.Encoder.Partial"/>).</param>
+    private static (TensorSpec[] Inputs, TensorSpec[] Outputs) ExpectedGraph(string file, ModelManifest m, bool partial)
     {
         const long Any = -1;
         const TensorElementType F = TensorElementType.Float;
@@ -247,7 +257,8 @@ public sealed class SketchModel : IDisposable
         return file switch
         {
             ModelFolder.EncoderFile => (
-                [new(ModelFolder.Encoder.Strokes, F, Any, Any, 5), new(ModelFolder.Encoder.Lengths, TensorElementType.Int32, Any)],
+                [new(ModelFolder.Encoder.Strokes, F, Any, Any, 5), new(ModelFolder.Encoder.Lengths, TensorElementType.Int32, Any),
+                    .. partial ? [new TensorSpec(ModelFolder.Encoder.Partial, F, Any)] : Array.Empty<TensorSpec>()],
                 [new(ModelFolder.Encoder.Mu, F, Any, z), new(ModelFolder.Encoder.Presig, F, Any, z)]),
             ModelFolder.DecoderInitFile => (
                 [new(ModelFolder.DecoderInit.Z, F, Any, z)],

@@ -311,7 +311,8 @@ public sealed class ModelScheduler : IDisposable
             IReadOnlyList<LatentCode> codes;
             try
             {
-                codes = Model.Encode([.. slice.Select(s => s.Work.Sketches[s.Index])]);
+                // A draw's prefix is the start of a drawing, to be completed; a sketch sent to be encoded is taken as whole.
+                codes = Model.Encode([.. slice.Select(s => s.Work.Sketches[s.Index])], [.. slice.Select(s => s.Work.Draw is not null)]);
                 Interlocked.Increment(ref encoderRuns);
                 metrics.EncoderBatch(Model.Id, slice.Count);
             }

@@ -59,10 +59,35 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         var prefix = Scribble(30, 3);
         var options = new DecodeOptions { Temperature = 0.3f, MaxSteps = 60, Seed = 9, Prefix = prefix, ZFromPrefix = true };
         var result = await scheduler.Draw(options, Deadline.None, cancellationToken: Ct).Result;
-        var mu = models.Sheep.Encode([prefix])[0].Mu;
+        var mu = models.Sheep.Encode([prefix], [true])[0].Mu;
         var alone = SketchDecoder.Decode(models.Sheep, options with { ZFromPrefix = false, Z = [mu] }, Ct);
         Assert.Equal(alone.Select(s => s.Points), result.Sketches.Select(s => s.Points));
         Assert.Equal(mu, result.Z![0]);
+    }
+
+    [Fact]
+    public async Task A_prefix_to_complete_is_encoded_as_the_start_of_a_drawing_and_a_sketch_to_encode_as_whole()
+    {
+        var plain = TestWeights.Random(3, vae: true);
+        var shift = TestWeights.Values(new Random(4), 2 * plain.LatentSize, scale: 2);
+        using var loaded = TestModels.Load(plain with { Encoder = plain.Encoder! with { Partial = shift } });
+        var model = loaded.Model;
+        Assert.True(model.ReadsPartial);
+        var prefix = Scribble(12, 5);
+        var (whole, start) = (model.Encode([prefix, prefix], [false, true])[0], model.Encode([prefix, prefix], [false, true])[1]);
+        for (var i = 0; i < plain.LatentSize; i++) Assert.Equal(whole.Mu[i] + shift[i], start.Mu[i], 4);
+
+        using var scheduler = Scheduler(model);
+        var completed = await scheduler.Draw(new DecodeOptions { Temperature = 0.3f, MaxSteps = 5, Seed = 1, Prefix = prefix, ZFromPrefix = true }, Deadline.None, cancellationToken: Ct).Result;
+        Assert.Equal(start.Mu, completed.Z![0]);
+        Assert.Equal(whole.Mu, (await scheduler.EncodeAsync([prefix], Deadline.None, Ct))[0].Mu);
+        var alone = new DecodeOptions { Temperature = 0.3f, MaxSteps = 5, Seed = 1, Prefix = prefix, ZFromPrefix = true };
+        Assert.Equal(SketchDecoder.Decode(model, alone with { ZFromPrefix = false, Z = [start.Mu] }, Ct)[0].Points, SketchDecoder.Decode(model, alone, Ct)[0].Points);
+
+        // A model without the flag encodes every sketch one way, whatever it is told.
+        using var without = TestModels.Load(plain);
+        Assert.False(without.Model.ReadsPartial);
+        Assert.Equal(without.Model.Encode([prefix])[0].Mu, without.Model.Encode([prefix], [true])[0].Mu);
     }
 
     [Fact]
