@@ -232,8 +232,8 @@ public sealed class Training(TrainOptions o)
             var encoderLens = hp.PrefixShare > 0 && !hp.DecoderOnly
                 ? torch.tensor(sketches.Select(s => (long)EncoderPrefix(s, hp.PrefixShare, rng)).ToArray())
                 : lens;
-            // The end is weighted where the encoder read the whole drawing: a prefix's z does not show where the drawing ends.
-            var endWeights = hp.EndWeight == 1 ? null : where(encoderLens == lens, hp.EndWeight, 1.0).to(ScalarType.Float32);
+            // Whole drawings and prefixes are weighted apart: a prefix's z does not show where the drawing ends.
+            var endWeights = hp.EndWeight == 1 && hp.PrefixEndWeight == 1 ? null : where(encoderLens == lens, hp.EndWeight, hp.PrefixEndWeight).to(ScalarType.Float32);
             var partialFlags = hp.PartialFlag ? (encoderLens != lens) : null;
             var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, endWeights, partialFlags);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
