@@ -250,9 +250,19 @@ public sealed class EndpointTests(ApiFactory app)
             var allY = s.Polylines.SelectMany(l => l[1]).ToArray();
             Assert.True(Math.Max(all.Max() - all.Min(), allY.Max() - allY.Min()) < 4 * extent + 100, "the drawing stays the size of a sheep");
         });
-        // What /complete conditioned on is the sketch's encoding, read in Quick Draw's 256 frame as a partial drawing is.
-        var enc = await client.PostOk<EncodeResponse>("/encode", new { model = "sheep", sketch = new { polylines, frame = 256 } }, app.Json);
-        Assert.Equal(body.Z, enc.Mu);
+        // What /complete conditioned on is the sketch's encoding, read in Quick Draw's 256 frame as a partial drawing is,
+        // and told it is the start of a drawing: /encode's μ of the same sketch plus the partial flag's shift, which is
+        // the same for any sketch (here also for the first stroke alone).
+        async Task<float[]> Shift(float[][][] lines)
+        {
+            var completed = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = new { polylines = lines }, samples = 1, temperature = 0.3, seed = 1, max_steps = 1 }, app.Json);
+            var encoded = await client.PostOk<EncodeResponse>("/encode", new { model = "sheep", sketch = new { polylines = lines, frame = 256 } }, app.Json);
+            return [.. completed.Z!.Zip(encoded.Mu, (c, e) => c - e)];
+        }
+        var shift = await Shift(polylines);
+        Assert.True(shift.Max(Math.Abs) > 0.01, "the committed sheep reads the partial flag");
+        var again = await Shift(polylines[..1]);
+        for (var i = 0; i < shift.Length; i++) Assert.Equal(shift[i], again[i], 3);
     }
 
     [Fact]
