@@ -232,8 +232,7 @@ public sealed class Training(TrainOptions o)
             var encoderLens = hp.PrefixShare > 0 && !hp.DecoderOnly
                 ? torch.tensor(sketches.Select(s => (long)EncoderPrefix(s, hp.PrefixShare, rng)).ToArray())
                 : lens;
-            // Whole drawings and prefixes are weighted apart: a prefix's z does not show where the drawing ends.
-            var endWeights = hp.EndWeight == 1 && hp.PrefixEndWeight == 1 ? null : where(encoderLens == lens, hp.EndWeight, hp.PrefixEndWeight).to(ScalarType.Float32);
+            var endWeights = EndWeights(encoderLens, lens, hp);
             var partialFlags = hp.PartialFlag ? (encoderLens != lens) : null;
             var (lossR, _, _) = ForwardLoss(model, enc, dec, target, encoderLens, maskPen: false, g: null, out var klRaw, endWeights, partialFlags);
             var total = hp.DecoderOnly ? lossR : lossR + wKl * klRaw.clamp_min(hp.KlTolerance);
@@ -300,6 +299,14 @@ public sealed class Training(TrainOptions o)
                                                       $"ETA {TimeSpan.FromSeconds(Math.Max(0, eta)):hh\\:mm\\:ss}");
         }
     }
+
+    /// <summary>
+    /// The weight of each sketch's end step [B]: <see cref="HParams.EndWeight"/> where the encoder read the whole drawing
+    /// (its length equals the sketch's), <see cref="HParams.PrefixEndWeight"/> where it read a prefix, whose z does not
+    /// show where the drawing ends; null when both are 1 (Magenta's loss).
+    /// </summary>
+    public static Tensor? EndWeights(Tensor encoderLengths, Tensor lengths, HParams hp) =>
+        hp.EndWeight == 1 && hp.PrefixEndWeight == 1 ? null : where(encoderLengths == lengths, hp.EndWeight, hp.PrefixEndWeight).to(ScalarType.Float32);
 
     /// <summary>
     /// How much faster than the rest the partial flag's shift learns: it starts at zero when a trained model is

@@ -35,4 +35,14 @@ public class EncoderPrefixTests
         StrokePoint[] one = [new(1, 0, false), new(1, 1, false), new(0, 1, true)];
         Assert.Equal(3, Training.EncoderPrefix(one, 1.0, new Random(1)));
     }
+
+    [Fact]
+    public void Whole_drawings_and_prefixes_have_their_end_weighted_apart()
+    {
+        using var lengths = TorchSharp.torch.tensor(new long[] { 5, 6, 7 });
+        using var read = TorchSharp.torch.tensor(new long[] { 5, 3, 7 }); // the second sketch's encoder read a prefix
+        using var weights = Training.EndWeights(read, lengths, new HParams { EndWeight = 3, PrefixEndWeight = 2 })!;
+        Assert.Equal([3f, 2f, 3f], weights.data<float>().ToArray());
+        Assert.Null(Training.EndWeights(read, lengths, new HParams()));
+    }
 }
