@@ -26,6 +26,7 @@ public sealed class SketchModel : IDisposable
         Id = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
         Manifest = manifest;
         this.encoder = encoder;
+        ReadsPartial = encoder?.InputMetadata.ContainsKey(ModelFolder.Encoder.Partial) == true;
         this.decoderInit = decoderInit;
         DecoderStep = decoderStep;
         UsesCuda = usesCuda;
@@ -39,7 +40,7 @@ public sealed class SketchModel : IDisposable
     public IReadOnlyList<GraphDescription> Graphs { get; }
 
     /// <summary>Whether the encoder is told which sketches are only the start of a drawing (a model trained with the partial flag).</summary>
-    public bool ReadsPartial => encoder?.InputMetadata.ContainsKey(ModelFolder.Encoder.Partial) == true;
+    public bool ReadsPartial { get; }
 
     /// <summary>The Gaussian of the training drawings' encodings (<see cref="ModelFolder.PriorFile"/>), or null: then z is sampled from N(0, I).</summary>
     public LatentPrior? Prior { get; }
@@ -117,16 +118,15 @@ public sealed class SketchModel : IDisposable
         }
         if (partial is not null && partial.Count != batch) throw new ArgumentException($"{partial.Count} partial flags for {batch} sketches", nameof(partial));
         float[] mu = new float[batch * latent], presig = new float[batch * latent];
-        float[] flags = [.. Enumerable.Range(0, batch).Select(b => partial?[b] == true ? 1f : 0f)];
         using (var strokesValue = OrtValue.CreateTensorValueFromMemory(strokes, [steps, batch, 5]))
         using (var lengthsValue = OrtValue.CreateTensorValueFromMemory(lengths, [batch]))
-        using (var flagsValue = OrtValue.CreateTensorValueFromMemory(flags, [batch]))
+        using (var flagsValue = ReadsPartial ? OrtValue.CreateTensorValueFromMemory(partial?.Select(p => p ? 1f : 0f).ToArray() ?? new float[batch], [batch]) : null)
         using (var muValue = OrtValue.CreateTensorValueFromMemory(mu, [batch, latent]))
         using (var presigValue = OrtValue.CreateTensorValueFromMemory(presig, [batch, latent]))
         using (var runOptions = new RunOptions())
         {
-            string[] names = ReadsPartial ? [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths, ModelFolder.Encoder.Partial] : [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths];
-            OrtValue[] values = ReadsPartial ? [strokesValue, lengthsValue, flagsValue] : [strokesValue, lengthsValue];
+            string[] names = flagsValue is null ? [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths] : [ModelFolder.Encoder.Strokes, ModelFolder.Encoder.Lengths, ModelFolder.Encoder.Partial];
+            OrtValue[] values = flagsValue is null ? [strokesValue, lengthsValue] : [strokesValue, lengthsValue, flagsValue];
             session.Run(runOptions, names, values, [ModelFolder.Encoder.Mu, ModelFolder.Encoder.Presig], [muValue, presigValue]);
         }
         var codes = new LatentCode[batch];
