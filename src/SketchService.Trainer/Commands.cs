@@ -11,7 +11,7 @@ using SketchService.Runtime.Models;
 namespace SketchService.Trainer;
 
 /// <summary>
-/// sketch-trainer's command line: train, average, evaluate, export, import-magenta. Exit codes: 0 done; 1 bad usage or
+/// sketch-trainer's command line: train, average, evaluate, export, fit-prior, import-magenta. Exit codes: 0 done; 1 bad usage or
 /// input; 2 a loss or an evaluation that is not finite; 3 libtorch cannot load; 128 + n stopped by signal n
 /// (130 Ctrl-C, 143 SIGTERM), after saving.
 /// </summary>
