@@ -68,13 +68,13 @@ public static class Commands
     {
         var data = DataOption("Training data: Sketch-RNN .npz or Quick Draw .ndjson (repeat for several files). With --resume, the checkpoint's by default.");
         var outDir = new Option<string>("--out") { Description = "The run folder: checkpoints and train-log.csv.", HelpName = "dir", Required = true };
-        var maxSteps = Cli.Option("--max-steps", "Stop at this step, counted over the whole run.", Cli.PositiveLong, () => 10_000L, "n");
+        var maxSteps = Cli.Option("--max-steps", "Stop at this step, counted over the whole run.", Cli.PositiveLong, () => TrainOptions.DefaultMaxSteps, "n");
         var budget = Cli.Option<TimeSpan?>("--time-budget", $"Stop after this much training time in this session: {Cli.DurationExamples}.", s => Cli.Duration(s), helpName: "time");
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint (a new run when it has none); hyper-parameters given must match the checkpoint's." };
         var force = new Option<bool>("--force") { Description = "Start a new run in an --out that holds one, replacing its checkpoints and log." };
         var seed = Cli.Option<int?>("--seed", "Random seed [default: 1, or the checkpoint's with --resume].", s => Cli.Int(s), helpName: "n");
         var threads = Cli.Option("--threads", "CPU threads for libtorch.", Cli.PositiveInt, () => Environment.ProcessorCount, "n");
-        var validEvery = Cli.Option("--valid-every", "Validate and save a checkpoint every this many steps.", Cli.PositiveInt, () => 500, "n");
+        var validEvery = Cli.Option("--valid-every", "Validate and save a checkpoint every this many steps.", Cli.PositiveInt, () => TrainOptions.DefaultValidEvery, "n");
         var keep = new Option<bool>("--keep-checkpoints") { Description = $"Also keep the weights of every validated step, in {Training.StepsDir}/<step>, for 'average'." };
         var initFrom = new Option<string>("--init-from")
         {

@@ -33,7 +33,6 @@ public static class DataFiles
 
     private static string? Find(string name, string? sha256)
     {
-        if (Path.IsPathRooted(name) && File.Exists(name)) return name; // checkpoints written before names were recorded
         var file = Path.GetFileName(name);
         foreach (var root in Roots())
         {

@@ -17,7 +17,9 @@ public sealed record TrainOptions
     public required string Out { get; init; }
     /// <summary>A resumed run must be given its checkpoint's (the CLI starts from them and applies the options given).</summary>
     public HParams HParams { get; init; } = new();
-    public long MaxSteps { get; init; } = 10_000;
+    public const long DefaultMaxSteps = 10_000;
+    public const int DefaultValidEvery = 500;
+    public long MaxSteps { get; init; } = DefaultMaxSteps;
     /// <summary>Training time of this session, not counting what a resumed run had before.</summary>
     public TimeSpan? TimeBudget { get; init; }
     /// <summary>Continue from Out's checkpoint; a new run when it has none.</summary>
@@ -26,7 +28,7 @@ public sealed record TrainOptions
     public bool Force { get; init; }
     /// <summary>null: the checkpoint's when resuming, else 1.</summary>
     public int? Seed { get; init; }
-    public int ValidEvery { get; init; } = 500;
+    public int ValidEvery { get; init; } = DefaultValidEvery;
     /// <summary>Also keep the weights of every validated step, in steps/&lt;step&gt;, for <see cref="Averaging"/>.</summary>
     public bool KeepCheckpoints { get; init; }
     /// <summary>A checkpoint folder of another run whose weights (and Adam's state, if saved) a new run starts from (fine-tuning); its sizes must match.</summary>
@@ -46,7 +48,7 @@ public sealed record RunState(HParams HParams, long Step, double ScaleFactor, st
     public static RunState Read(string folder) => JsonSerializer.Deserialize<RunState>(System.IO.File.ReadAllText(Path.Combine(folder, File)), Json)!;
     public static RunState? TryRead(string folder) => System.IO.File.Exists(Path.Combine(folder, File)) ? Read(folder) : null;
 
-    // Members it no longer has (HParams' old "Conditional") are skipped; a run without validation sketches has a NaN best loss.
+    // A run without validation sketches has a NaN best loss.
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
 

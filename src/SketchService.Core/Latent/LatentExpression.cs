@@ -113,7 +113,13 @@ public sealed class LatentExpression
     /// <summary>Recursive descent over the grammar above; <see cref="pos"/> always points at the next non-space character.</summary>
     private sealed class Parser(string text)
     {
-        private int pos;
+        /// <summary>
+        /// Bounds on what parsing and evaluation recurse over, whatever the text's length: parentheses and minus signs
+        /// nested, and nodes in all (a tree's depth is at most its nodes).
+        /// </summary>
+        public const int MaxNesting = 64, MaxNodes = 1024;
+
+        private int pos, nesting, nodes;
 
         public List<string> Names { get; } = [];
 
@@ -132,7 +138,7 @@ public sealed class LatentExpression
             {
                 int at = pos;
                 char op = Next();
-                node = new BinaryNode(at, op, node, Term());
+                node = Count(new BinaryNode(at, op, node, Term()));
             }
             return node;
         }
@@ -144,7 +150,7 @@ public sealed class LatentExpression
             {
                 int at = pos;
                 char op = Next();
-                node = new BinaryNode(at, op, node, Unary());
+                node = Count(new BinaryNode(at, op, node, Unary()));
             }
             return node;
         }
@@ -154,8 +160,19 @@ public sealed class LatentExpression
             if (Peek() != '-') return Primary();
             int at = pos;
             Next();
-            return new NegateNode(at, Unary());
+            Nest(at);
+            var operand = Unary();
+            nesting--;
+            return Count(new NegateNode(at, operand));
         }
+
+        private void Nest(int at)
+        {
+            if (++nesting > MaxNesting) throw new LatentExpressionException($"nested more than {MaxNesting} deep at position {at}", at);
+        }
+
+        private T Count<T>(T node) where T : Node =>
+            ++nodes > MaxNodes ? throw new LatentExpressionException($"more than {MaxNodes} operands and operators at position {node.Position}", node.Position) : node;
 
         private Node Primary()
         {
@@ -164,9 +181,11 @@ public sealed class LatentExpression
             if (c == '(')
             {
                 Next();
+                Nest(start);
                 var inner = Expr();
                 if (Peek() != ')') throw Expected("')'");
                 Next();
+                nesting--;
                 return inner;
             }
             if (char.IsAsciiLetter(c) || c == '_')
@@ -175,7 +194,7 @@ public sealed class LatentExpression
                 var name = text[start..pos];
                 if (!Names.Contains(name)) Names.Add(name);
                 SkipSpaces();
-                return new NameNode(start, name);
+                return Count(new NameNode(start, name));
             }
             if (char.IsAsciiDigit(c) || (c == '.' && pos + 1 < text.Length && char.IsAsciiDigit(text[pos + 1])))
                 return Number(start);
@@ -201,7 +220,7 @@ public sealed class LatentExpression
             double value = double.Parse(text.AsSpan(start, pos - start), NumberStyles.Float, CultureInfo.InvariantCulture);
             if (!double.IsFinite(value)) throw new LatentExpressionException($"number out of range at position {start}", start);
             SkipSpaces();
-            return new NumberNode(start, value);
+            return Count(new NumberNode(start, value));
         }
 
         /// <summary>The current character, or '\0' at the end.</summary>

@@ -8,7 +8,7 @@ namespace SketchService.Core.Rendering;
 /// A small managed rasteriser and PNG encoder: black anti-aliased strokes on white, 8-bit grayscale, laid out
 /// like <see cref="SketchService.Core.Rendering.SketchSvg.Grid"/>. No native dependencies. A segment costs in
 /// proportion to its length (only the pixels near it are visited), the image is at most the grid of cells asked for,
-/// and drawing stops when <c>cancellationToken</c> fires (the client left, or the request's deadline passed).
+/// and drawing stops when <c>cancellationToken</c> fires (the client left).
 /// </summary>
 public static class SketchPng
 {
@@ -73,7 +73,7 @@ public static class SketchPng
     /// Darkens pixels by their coverage of a round-capped segment (distance-based anti-aliasing). Each row visits only
     /// the pixels within reach of the line: a pixel at distance ≤ reach from the segment lies within reach / |sin θ|
     /// of the line's crossing of its row, or within reach of an end (reach · (1 + |cot θ|) of the crossing); so the
-    /// work follows the segment's length, not its bounding box (a long diagonal once cost a whole cell per segment).
+    /// work follows the segment's length, not its bounding box.
     /// </summary>
     private static void Segment(float[] px, int width, int height, float ax, float ay, float bx, float by, float half, float ink)
     {

@@ -46,4 +46,8 @@ public sealed record DecodeStep(int Index, DecodedPoint[] Points);
 public sealed record DecodedSketch(StrokePoint[] Points, int Steps, bool Ended);
 
 /// <summary>A finished run: its seed, one sketch per sample, the z of each sample (null: decoder-only), the time it waited and the time it decoded.</summary>
-public sealed record DecodeResult(int Seed, IReadOnlyList<DecodedSketch> Sketches, IReadOnlyList<float[]>? Z, TimeSpan Queued, TimeSpan Duration);
+public sealed record DecodeResult(int Seed, IReadOnlyList<DecodedSketch> Sketches, IReadOnlyList<float[]>? Z, TimeSpan Queued, TimeSpan Duration)
+{
+    /// <summary>The steps the run took: its longest sample's.</summary>
+    public int Steps => Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max();
+}

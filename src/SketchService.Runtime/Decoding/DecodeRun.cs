@@ -98,8 +98,6 @@ public sealed class DecodeRun
 
     public bool IsCompleted => completion.Task.IsCompleted;
 
-    public bool HasEnded(int sample) => ended[sample];
-
     /// <summary>The points of the last sampling tick (reused by the next one).</summary>
     public ReadOnlySpan<DecodedPoint> LastStep => stepPoints.AsSpan(0, lastCount);
 

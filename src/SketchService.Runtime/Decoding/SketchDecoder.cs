@@ -3,7 +3,7 @@ namespace SketchService.Runtime.Decoding;
 
 /// <summary>
 /// One run decoded on the caller's thread: a <see cref="DecodeBatch"/> holding only it. For tools and tests (the
-/// trainer's pictures, the warm-up, benchmarks); the service batches runs with <see cref="DecodeBatcher"/>.
+/// trainer's pictures, the warm-up, benchmarks); the service batches runs in its <see cref="Scheduling.ModelScheduler"/>.
 /// Construction primes the decoder with S0 and the prefix; each <see cref="Next"/> then samples one point per
 /// running sample. Produces exactly what the same run gives in a shared batch.
 /// </summary>
@@ -36,16 +36,10 @@ public sealed class SketchDecoder : IDisposable
     /// <summary>The seed in use: reported so a random run can be repeated.</summary>
     public int Seed => run.Seed;
 
-    public int Samples => run.Samples;
-
-    public int MaxSteps => run.MaxSteps;
-
     /// <summary>Points generated so far per sample (the index of the next step).</summary>
     public int StepIndex => run.StepIndex;
 
     public bool IsFinished => run.IsCompleted;
-
-    public bool HasEnded(int sample) => run.HasEnded(sample);
 
     /// <summary>
     /// Runs one step: the new point of every still-running sample, in sample order; empty once finished. The span is

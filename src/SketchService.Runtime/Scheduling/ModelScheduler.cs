@@ -72,8 +72,6 @@ public sealed class ModelScheduler : IDisposable
 
     public SketchModel Model { get; }
 
-    public SchedulerOptions Options => options;
-
     /// <summary>Rows in the batch now; a draw's rows are gone before its result is.</summary>
     public int LiveRows => batch.Rows;
 
@@ -206,7 +204,7 @@ public sealed class ModelScheduler : IDisposable
         if (caller is not null && (use.Requests + 1 > options.MaxRequestsPerCaller || use.Rows + rows > rowLimit))
         {
             metrics.Failure(Model.Id, "caller_share");
-            throw new AdmissionRejectedException(Model.Id, RetryAfter,
+            throw new AdmissionRejectedException(RetryAfter,
                 $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {rowLimit} one caller may hold" +
                 (crowded ? " while other callers are served too" : "") + $"; retry after {RetryAfter.TotalSeconds:0} s");
         }

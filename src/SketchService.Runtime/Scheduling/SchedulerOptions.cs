@@ -44,8 +44,6 @@ public sealed class AdmissionRejectedException(TimeSpan retryAfter, string messa
     public AdmissionRejectedException(string model, int queued, TimeSpan retryAfter)
         : this(retryAfter, $"model '{model}' is at capacity: {queued} requests are already waiting; retry after {retryAfter.TotalSeconds:0} s") { }
 
-    public AdmissionRejectedException(string model, TimeSpan retryAfter, string message) : this(retryAfter, message) { }
-
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
 

@@ -73,6 +73,21 @@ public sealed class LatentTests
     }
 
     [Fact]
+    public void Deep_or_long_expressions_are_refused_before_they_can_overflow_the_stack()
+    {
+        // Within the bounds: parsed and evaluated.
+        Close(A, Eval(new string('(', 64) + "a" + new string(')', 64)));
+        Close(A, Eval("--a"));
+        // Past them, whatever the text's length (a setting may allow 100 000 characters): a clear error, not a crash.
+        var parens = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(new string('(', 50_000) + "a" + new string(')', 50_000)));
+        Assert.Equal("nested more than 64 deep at position 64", parens.Message);
+        var minus = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(new string('-', 50_000) + "a"));
+        Assert.StartsWith("nested more than 64 deep", minus.Message);
+        var chain = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(string.Join("+", Enumerable.Repeat("a", 50_000))));
+        Assert.StartsWith("more than 1024 operands and operators", chain.Message);
+    }
+
+    [Fact]
     public void Slerp_hits_the_endpoints_and_keeps_the_norm_between_equal_norm_codes()
     {
         Close(A, LatentMath.Slerp(A, B, 0));
