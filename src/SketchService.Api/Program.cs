@@ -33,6 +33,7 @@ try
 
     var app = builder.Build();
     var settings = Settings.Read(app.Configuration);
+    var keys = app.Services.GetRequiredService<ApiKeys.KnownKeys>();
     // Middleware only where a setting asks for it: each one costs every request something.
     if (settings.ForwardedProxies.Length > 0) app.UseForwardedHeaders(); // the client's address through those proxies only
     var managementPorts = app.ListenOnManagementPort(settings);
@@ -45,16 +46,16 @@ try
     app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger
     app.UseStaticFiles();
     app.UseCors();
-    if (ApiKeys.Enabled(settings))
+    if (keys.Enabled)
     {
         app.UseAuthentication();
         app.UseAuthorization();
     }
     if (settings.CallerRequestsPerSecond > 0) app.UseRateLimiter();
     app.MapSketchHealthChecks();
-    if (managementPorts.Count == 0) app.MapSketchMetrics().RequireApiKey(settings);
+    if (managementPorts.Count == 0) app.MapSketchMetrics().RequireApiKey(keys);
     app.MapClientScript();
-    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(settings).RequireCallerRate(settings);
+    var api = app.MapGroup("").RequireCors(Cors.Policy).RequireApiKey(keys).RequireCallerRate(settings);
     api.MapModelEndpoints();
     api.MapEncodeEndpoints();
     api.MapCompleteEndpoints();

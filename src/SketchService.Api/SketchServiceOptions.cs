@@ -7,7 +7,7 @@ namespace SketchService.Api;
 /// <c>SketchService__ModelsPath</c>, <c>SketchService__UseCuda</c>): every setting of the service with its one default.
 /// docs/configuration.md lists them (a test checks that it names every one).
 /// </summary>
-public sealed class SketchServiceOptions
+public sealed class SketchServiceOptions : IValidatableObject
 {
     public const string Section = "SketchService";
 
@@ -151,8 +151,8 @@ public sealed class SketchServiceOptions
     /// <summary>The rows one caller may hold at once: <see cref="CallerShare"/> of <see cref="MaxLiveRows"/>, rounded up; unbounded at a share of 1.</summary>
     public int RowsPerCaller => Share(CallerShare, MaxLiveRows);
 
-    /// <summary>The rows a caller that holds some may grow to while others are served (<see cref="CallerShareWhenCrowded"/>), at most <see cref="RowsPerCaller"/>.</summary>
-    public int RowsPerCallerWhenCrowded => Math.Min(RowsPerCaller, Share(CallerShareWhenCrowded, MaxLiveRows));
+    /// <summary>The rows a caller that holds some may grow to while others are served (<see cref="CallerShareWhenCrowded"/>; the scheduler keeps it within <see cref="RowsPerCaller"/>).</summary>
+    public int RowsPerCallerWhenCrowded => Share(CallerShareWhenCrowded, MaxLiveRows);
 
     /// <summary>The requests one caller may have running or waiting at once, by the same share.</summary>
     public int RequestsPerCaller => Share(CallerShare, MaxLiveRows + MaxQueuedRequests);
@@ -168,4 +168,13 @@ public sealed class SketchServiceOptions
 
     /// <summary>How long a request's model work may take; null for none.</summary>
     public TimeSpan? RequestDeadline => RequestDeadlineSeconds > 0 ? TimeSpan.FromSeconds(RequestDeadlineSeconds) : null;
+
+    /// <summary>Defaults that their own limits would refuse: checked at start, so that no request is refused for a field it left out.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext context)
+    {
+        if (DefaultSteps > MaxSteps)
+            yield return new($"DefaultSteps ({DefaultSteps}) must be at most MaxSteps ({MaxSteps})", [nameof(DefaultSteps)]);
+        if (DefaultTemperature > MaxTemperature)
+            yield return new($"DefaultTemperature ({DefaultTemperature}) must be at most MaxTemperature ({MaxTemperature})", [nameof(DefaultTemperature)]);
+    }
 }

@@ -83,3 +83,27 @@ public sealed class FairShareTests(FairShareFactory app) : IClassFixture<FairSha
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(another, Ct)).StatusCode);
     }
 }
+
+/// <summary>A rate below one request a second.</summary>
+public sealed class SlowRateFactory : ApiFactory
+{
+    protected override IEnumerable<(string Key, string Value)> Settings => [("CallerRequestsPerSecond", "0.2"), ("CallerBurst", "1")];
+}
+
+[Collection("Api")]
+public sealed class SlowRateTests(SlowRateFactory app) : IClassFixture<SlowRateFactory>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_rate_below_one_a_second_is_kept_not_rounded_up()
+    {
+        // Once: 0.2 a second was rounded to 1, so a caller got five times the rate it was given.
+        using var client = app.Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/models", Ct)).StatusCode);
+        using var second = await client.GetAsync("/models", Ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Contains("1 request(s) every 5 s", await second.Content.ReadAsStringAsync(Ct));
+        Assert.InRange(second.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 2, 5);
+    }
+}

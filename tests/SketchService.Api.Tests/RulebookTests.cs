@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using System.Net.Http.Json;
 using SketchService.Api.Infrastructure;
 using SketchService.Runtime.Scheduling;
 
@@ -197,6 +198,52 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Contains("no data prior", (string)problem!["detail"]!);
         var (bad, _) = await client.PostJson("/generate", new { model = "tiny", prior = "uniform", max_steps = 3 });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_arithmetic_result_is_held_to_the_bound_of_any_z()
+    {
+        using var client = app.Client();
+        var a = new { z = new[] { 2f, 0, 0, 0 } };
+        var ok = await client.PostOk<ArithmeticResponse>("/arithmetic", new { model = "tiny", expression = "400 * a", operands = new { a }, max_steps = 2 }, app.Json);
+        Assert.Equal(800, ok.Z[0]);
+        // Once decoded whatever it came to (|z| 2000 here), where /decode refuses a z past ±1000.
+        var (response, problem) = await client.PostJson("/arithmetic", new { model = "tiny", expression = "1000 * a", operands = new { a }, max_steps = 2 });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull(problem!["errors"]!["expression[0]"]);
+    }
+
+    [Fact]
+    public async Task Encode_reads_the_accept_header_as_every_endpoint_does()
+    {
+        using var client = app.Client();
+        var body = new { model = "tiny", sketch = new { strokes = new[] { new[] { 1f, 2f, 0f } } } };
+        // Once: Accept: image/png got 200 JSON from /encode alone.
+        using var png = new HttpRequestMessage(HttpMethod.Post, "/encode") { Content = JsonContent.Create(body) };
+        png.Headers.Accept.ParseAdd("image/png");
+        using var refused = await client.SendAsync(png, Ct);
+        Assert.Equal(HttpStatusCode.NotAcceptable, refused.StatusCode);
+        Assert.Contains("application/json only", await refused.Content.ReadAsStringAsync(Ct));
+        var (svg, problem) = await client.PostJson("/encode?format=svg", body);
+        Assert.Equal(HttpStatusCode.BadRequest, svg.StatusCode);
+        Assert.Contains("JSON only", (string)problem!["errors"]!["format"]![0]!);
+        var (json, _) = await client.PostJson("/encode?format=json", body);
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+    }
+
+    [Fact]
+    public void Defaults_their_own_limits_would_refuse_stop_the_start()
+    {
+        // Once: DefaultTemperature 3 with MaxTemperature 2 refused every request that left temperature out, blaming the client.
+        static List<System.ComponentModel.DataAnnotations.ValidationResult> Check(SketchServiceOptions o)
+        {
+            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+            System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new(o), results, validateAllProperties: true);
+            return results;
+        }
+        Assert.Empty(Check(new SketchServiceOptions()));
+        Assert.Equal(["DefaultTemperature (3) must be at most MaxTemperature (2)"], Check(new SketchServiceOptions { DefaultTemperature = 3, MaxTemperature = 2 }).Select(r => r.ErrorMessage));
+        Assert.Equal(["DefaultSteps (500) must be at most MaxSteps (100)"], Check(new SketchServiceOptions { DefaultSteps = 500, MaxSteps = 100 }).Select(r => r.ErrorMessage));
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

@@ -21,44 +21,47 @@ public static class ApiKeys
     /// <summary>The claim naming a caller by a short prefix of its key's hash: enough to tell callers apart, useless to an attacker.</summary>
     public const string CallerClaim = "caller";
 
-    /// <summary>The configured key hashes (lower-case hex), from the setting and the file; empty when keys are off.</summary>
-    public static IReadOnlyList<byte[]> Hashes(SketchServiceOptions options)
+    /// <summary>The configured key hashes, read once at start; keys are on when there is one.</summary>
+    public sealed record KnownKeys(IReadOnlyList<byte[]> Hashes)
     {
-        var text = options.ApiKeyHashes + "\n" + (options.ApiKeyHashesFile is { Length: > 0 } file ? File.ReadAllText(file) : "");
-        return [.. text.Split([',', '\n', '\r', ' '], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(h => Convert.FromHexString(h))];
+        public bool Enabled => Hashes.Count > 0;
     }
 
-    public static bool Enabled(SketchServiceOptions options) => Hashes(options).Count > 0;
+    /// <summary>
+    /// The key hashes (hex SHA-256) of the setting and the file, separated by commas, spaces or lines; an entry that
+    /// is not one stops the start with its position (never its text: hashes are not logged).
+    /// </summary>
+    public static KnownKeys Load(SketchServiceOptions options)
+    {
+        var text = options.ApiKeyHashes + "\n" + (options.ApiKeyHashesFile is { Length: > 0 } file ? File.ReadAllText(file) : "");
+        var entries = text.Split([',', '\n', '\r', ' '], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return new([.. entries.Select((h, i) => h.Length == 2 * SHA256.HashSizeInBytes && h.All(char.IsAsciiHexDigit) ? Convert.FromHexString(h)
+            : throw new InvalidOperationException($"API key hash {i + 1} of SketchService:ApiKeyHashes and ApiKeyHashesFile is not a SHA-256 in hex (64 hex digits)"))]);
+    }
 
     public static IServiceCollection AddSketchApiKeys(this IServiceCollection services)
     {
-        services.AddSingleton(sp => new KnownKeys(Hashes(sp.GetRequiredService<IOptions<SketchServiceOptions>>().Value)));
+        services.AddSingleton(sp => Load(sp.GetRequiredService<IOptions<SketchServiceOptions>>().Value));
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, Handler>(Scheme, null);
         services.AddAuthorization();
         return services;
     }
 
     /// <summary>Endpoints that need a key when keys are on.</summary>
-    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, SketchServiceOptions options) where TBuilder : IEndpointConventionBuilder =>
-        Enabled(options) ? builder.RequireAuthorization() : builder;
-
-    /// <summary>The configured hashes, read once: a handler is made per request.</summary>
-    private sealed record KnownKeys(IReadOnlyList<byte[]> Hashes);
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, KnownKeys keys) where TBuilder : IEndpointConventionBuilder =>
+        keys.Enabled ? builder.RequireAuthorization() : builder;
 
     private sealed class Handler(IOptionsMonitor<AuthenticationSchemeOptions> schemes, ILoggerFactory logger, UrlEncoder encoder, KnownKeys known)
         : AuthenticationHandler<AuthenticationSchemeOptions>(schemes, logger, encoder)
     {
-        private IReadOnlyList<byte[]> hashes => known.Hashes;
-
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
-            if (hashes.Count == 0) return Task.FromResult(AuthenticateResult.NoResult());
             var key = Request.Headers[Header].FirstOrDefault()
                 ?? (Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null);
             if (string.IsNullOrEmpty(key)) return Task.FromResult(AuthenticateResult.NoResult());
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
             var match = false;
-            foreach (var known in hashes) match |= CryptographicOperations.FixedTimeEquals(hash, known); // every hash, whatever matched
+            foreach (var h in known.Hashes) match |= CryptographicOperations.FixedTimeEquals(hash, h); // every hash, whatever matched
             if (!match) return Task.FromResult(AuthenticateResult.Fail("the API key is not known"));
             var identity = new ClaimsIdentity([new Claim(CallerClaim, Convert.ToHexStringLower(hash)[..8])], ApiKeys.Scheme);
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeys.Scheme)));

@@ -84,9 +84,6 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 if (e is ServiceDrainingException d) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
                 problem = stopped;
                 break;
-            case CostLimitException c:
-                problem = new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Request too costly", Detail = c.Message };
-                break;
             default:
                 logger.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
                 problem = new ProblemDetails { Status = 500, Title = "Internal server error", Detail = "The server failed to handle the request; see its log." };

@@ -35,10 +35,14 @@ public static class Callers
         });
         services.AddRateLimiter(o =>
         {
+            // Below one request a second, one token every 1/rate seconds; above, whole requests every second (0: no limit,
+            // and no endpoint asks for this policy).
+            var rate = options.CallerRequestsPerSecond;
+            var (tokens, period) = rate >= 1 ? ((int)Math.Round(rate, MidpointRounding.AwayFromZero), TimeSpan.FromSeconds(1))
+                : rate > 0 ? (1, TimeSpan.FromSeconds(1 / rate)) : (1, TimeSpan.FromSeconds(1));
             o.AddPolicy(RatePolicy, http => RateLimitPartition.GetTokenBucketLimiter(Of(http), _ => new TokenBucketRateLimiterOptions
                 {
-                    TokenLimit = Math.Max(1, options.CallerBurst), TokensPerPeriod = Math.Max(1, (int)Math.Round(options.CallerRequestsPerSecond)),
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+                    TokenLimit = options.CallerBurst, TokensPerPeriod = tokens, ReplenishmentPeriod = period, QueueLimit = 0, AutoReplenishment = true,
                 }));
             o.OnRejected = async (context, ct) =>
             {
@@ -53,7 +57,7 @@ public static class Callers
                     ProblemDetails = new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests",
-                        Detail = $"this caller sent more than {options.CallerRequestsPerSecond:0.##} requests a second (burst {options.CallerBurst}); retry after {retry.TotalSeconds:0} s",
+                        Detail = $"this caller sent more than {tokens} request(s) every {period.TotalSeconds:0.##} s (burst {options.CallerBurst}); retry after {Math.Ceiling(retry.TotalSeconds):0} s",
                     },
                 });
             };

@@ -17,7 +17,7 @@ public static class Cors
             if (origins.Contains("*")) p.AllowAnyOrigin();
             else p.WithOrigins(origins);
             p.WithMethods("GET", "POST")
-             .WithHeaders("Content-Type", "Accept", "Authorization", "X-Api-Key")
+             .WithHeaders("Content-Type", "Accept", "Authorization", ApiKeys.Header)
              .WithExposedHeaders("Retry-After")
              .SetPreflightMaxAge(TimeSpan.FromHours(1));
         }));

@@ -78,7 +78,7 @@ public sealed class RequestLog
     public void Record(DecodeResult result)
     {
         Samples = result.Sketches.Count;
-        Steps = result.Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max();
+        Steps = result.Steps;
         DecodeMs = result.Duration.TotalMilliseconds;
     }
 }

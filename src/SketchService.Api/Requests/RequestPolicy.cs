@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using SketchService.Api.Infrastructure;
 using SketchService.Api.Responses;
+using SketchService.Core.Latent;
 using SketchService.Core.Strokes;
 using SketchService.Runtime;
 using SketchService.Runtime.Models;
@@ -21,12 +22,15 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     public ServedModel Model(string? id)
     {
         if (!store.IsReady) throw ApiProblem.Loading();
-        id = string.IsNullOrEmpty(id)
-            ? store.DefaultId ?? throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "No models", $"No model could be loaded from {store.ModelsPath}.")
-            : id;
+        var named = !string.IsNullOrEmpty(id);
+        id = named
+            ? id!
+            : store.DefaultId ?? throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "No models", $"No model could be loaded from {store.ModelsPath}.");
         if (!store.Models.TryGetValue(id, out var model))
         {
             var why = store.Failures.TryGetValue(id, out var reason) ? $" (its folder failed to load: {reason})" : "";
+            // The caller who named no model did nothing wrong: the service's default is missing.
+            if (!named) throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Default model not loaded", $"the default model '{id}' is not loaded{why}; name a model (GET /models lists them)");
             throw ApiProblem.NotFound($"no model '{ProblemSetup.Echo(id)}'{why}; GET /models lists the models served");
         }
         log.ModelId = model.Id;
@@ -43,9 +47,12 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// <summary>When the request's model work must be over: fixed once, as it arrives.</summary>
     public Deadline Deadline() => Runtime.Deadline.After(Settings.RequestDeadline);
 
+    /// <summary>Samples (rows) when the request names none.</summary>
+    public const int DefaultSamples = 1;
+
     public int Samples(int? value, string field = "samples")
     {
-        var v = value ?? 1;
+        var v = value ?? DefaultSamples;
         var max = Settings.MaxRowsPerRequest;
         if (v < 1 || v > max) throw ApiProblem.Invalid(field, $"must be between 1 and {max}{RowsLimit}; got {v}");
         return v;
@@ -58,7 +65,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     public int Steps(int? value)
     {
-        var v = value ?? Math.Min(Settings.DefaultSteps, Settings.MaxSteps);
+        var v = value ?? Settings.DefaultSteps;
         if (v < 1 || v > Settings.MaxSteps) throw ApiProblem.Invalid("max_steps", $"must be between 1 and {Settings.MaxSteps}; got {v}");
         return v;
     }
@@ -90,19 +97,58 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     /// <summary>
     /// Which prior z is sampled from: "data" (the Gaussian of the training drawings' encodings, the default when the
-    /// model folder has one) or "standard" (N(0, I), the default otherwise). Returns the name and the data prior or null.
+    /// model folder has one) or "standard" (N(0, I), the default otherwise); "none" for a decoder-only model, which has
+    /// no z and takes no prior. Returns the name and the data prior or null.
     /// </summary>
     public static (string Name, Core.Latent.LatentPrior? Data) Prior(string? value, ServedModel model)
     {
+        if (!model.IsVae)
+            return value is null ? ("none", null) : throw ApiProblem.Invalid("prior", "a decoder-only model has no z to sample");
         var data = model.Model.Prior;
         switch ((value ?? (data is null ? "standard" : "data")).ToLowerInvariant())
         {
             case "standard": return ("standard", null);
             case "data" when data is not null: return ("data", data);
-            case "data": throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}: an imported or older model); use prior standard");
+            case "data": throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}); use prior standard");
             default: throw ApiProblem.Invalid("prior", $"must be data or standard; got '{ProblemSetup.Echo(value!)}'");
         }
     }
+
+    /// <summary>
+    /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
+    /// partial drawing) or "none" (a decoder-only model). The default, "auto", is z when one is given, else the
+    /// encoding for a VAE and none for a decoder-only model. Returns the condition and the z (only for "z").
+    /// </summary>
+    public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
+    {
+        var condition = (value ?? "auto").ToLowerInvariant() switch
+        {
+            "auto" => z is not null ? "z" : model.IsVae ? "encoding" : "none",
+            var c when c is "z" or "encoding" or "none" => c,
+            var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding or none; got '{ProblemSetup.Echo(c)}'"),
+        };
+        switch (condition)
+        {
+            case "z":
+                RequireEncoder(model, "condition on z");
+                return (condition, Latent(z, model, "z"));
+            case "encoding":
+                RequireEncoder(model, "condition on the encoding of the sketch");
+                break;
+            default:
+                if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
+                break;
+        }
+        return z is null ? (condition, null) : throw ApiProblem.Invalid("z", "is only used with condition z");
+    }
+
+    /// <summary>/interpolate's path between the two ends: "slerp" (the default, a great circle as Magenta's) or "lerp".</summary>
+    public static (string Name, InterpolationMode Mode) Method(string? value) => (value ?? "slerp").ToLowerInvariant() switch
+    {
+        "slerp" => ("slerp", InterpolationMode.Spherical),
+        "lerp" => ("lerp", InterpolationMode.Linear),
+        var m => throw ApiProblem.Invalid("method", $"must be slerp or lerp; got '{ProblemSetup.Echo(m)}'"),
+    };
 
     /// <summary>A sketch in model space and the map back to the caller's coordinates.</summary>
     public (StrokePoint[] Points, SketchSpace Space) Sketch(SketchInput? input, ServedModel model, string field, bool wholeDrawing) =>
@@ -110,17 +156,19 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     /// <summary>
     /// How the answer is sent: <c>?format=</c> wins; else the Accept header (an event stream only where the endpoint
-    /// streams, which is then its default); else JSON. A picture is at most <see cref="SketchResults.MaxPictureSketches"/> drawings.
+    /// streams, which is then its default; a picture only where it draws); else JSON. A picture is at most
+    /// <see cref="SketchResults.MaxPictureSketches"/> drawings.
     /// </summary>
-    public static OutputFormat Format(string? format, HttpRequest request, bool streams = false)
+    public static OutputFormat Format(string? format, HttpRequest request, bool streams = false, bool draws = true)
     {
         if (format is not null)
             return format.ToLowerInvariant() switch
             {
                 "" or "json" => OutputFormat.Json,
+                "svg" or "png" when !draws => throw ApiProblem.Invalid("format", $"{request.Path} answers JSON only; got '{ProblemSetup.Echo(format)}'"),
                 "svg" => OutputFormat.Svg,
                 "png" => OutputFormat.Png,
-                _ => throw ApiProblem.Invalid("format", $"must be json, svg or png; got '{ProblemSetup.Echo(format)}'"),
+                _ => throw ApiProblem.Invalid("format", draws ? $"must be json, svg or png; got '{ProblemSetup.Echo(format)}'" : $"{request.Path} answers JSON only; got '{ProblemSetup.Echo(format)}'"),
             };
         var accept = request.Headers.Accept.ToString();
         bool Asks(string type) => accept.Contains(type, StringComparison.OrdinalIgnoreCase);
@@ -128,11 +176,11 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         if (accept.Length == 0) return fallback;
         if (streams && Asks("text/event-stream")) return OutputFormat.EventStream;
         if (Asks("application/json")) return OutputFormat.Json;
-        if (Asks("image/svg+xml")) return OutputFormat.Svg;
-        if (Asks("image/png")) return OutputFormat.Png;
+        if (draws && Asks("image/svg+xml")) return OutputFormat.Svg;
+        if (draws && Asks("image/png")) return OutputFormat.Png;
         if (Asks("*/*")) return fallback;
         throw new ApiProblem(StatusCodes.Status406NotAcceptable, "Not acceptable",
-            $"this endpoint answers {(streams ? "text/event-stream, " : "")}application/json, image/svg+xml or image/png; the Accept header asked for '{ProblemSetup.Echo(accept)}'");
+            $"this endpoint answers {(streams ? "text/event-stream, " : "")}application/json{(draws ? ", image/svg+xml or image/png" : " only")}; the Accept header asked for '{ProblemSetup.Echo(accept)}'");
     }
 
     /// <summary>A picture draws at most <see cref="SketchResults.MaxPictureSketches"/> sketches (1280 × 1024 px).</summary>
@@ -158,14 +206,49 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         }
     }
 
-    /// <summary>/arithmetic's expression text: required and at most <see cref="SketchServiceOptions.MaxExpressionLength"/> characters.</summary>
-    public string Expression(string? text)
+    /// <summary>
+    /// /arithmetic's expression: required, at most <see cref="SketchServiceOptions.MaxExpressionLength"/> characters,
+    /// and parsed (a 400 with the position of what does not parse).
+    /// </summary>
+    public LatentExpression Expression(string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblem.Invalid("expression", "is required");
         if (text.Length > Settings.MaxExpressionLength)
             throw ApiProblem.Invalid("expression", $"has {text.Length} characters; the limit is {Settings.MaxExpressionLength}");
-        return text;
+        try { return LatentExpression.Parse(text); }
+        catch (LatentExpressionException e) { throw ExpressionProblem(e, text); }
     }
+
+    /// <summary>What /arithmetic's expression evaluates to: a z the decoder takes, like any z a request gives.</summary>
+    public static float[] Evaluate(LatentExpression expression, IReadOnlyDictionary<string, float[]> operands, ServedModel model)
+    {
+        float[] z;
+        try { z = expression.Evaluate(operands); }
+        catch (LatentExpressionException e) { throw ExpressionProblem(e, expression.Text); }
+        return Latent(z, model, "expression");
+    }
+
+    private static ApiProblem ExpressionProblem(LatentExpressionException e, string text) =>
+        new(StatusCodes.Status400BadRequest, "Invalid expression", e.Message,
+            new Dictionary<string, string[]> { ["expression"] = [e.Message] },
+            new Dictionary<string, object?> { ["position"] = e.Position, ["expression"] = ProblemSetup.Echo(text) });
+
+    /// <summary>
+    /// /arithmetic's operands, one for each name the expression uses, in its order (fields <c>operands.&lt;name&gt;</c>):
+    /// a name with no value, or a value the expression does not use, is a 400.
+    /// </summary>
+    public IReadOnlyList<Operand> ExpressionOperands(LatentExpression expression, IReadOnlyDictionary<string, LatentOperand?> given, ServedModel model)
+    {
+        var missing = expression.Operands.Where(n => !given.ContainsKey(n)).ToList();
+        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {Names(missing)} used in the expression");
+        var unused = given.Keys.Where(k => !expression.Operands.Contains(k)).ToList();
+        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{Names(unused)} not used in the expression");
+        return Operands([.. expression.Operands.Select(n => ($"operands.{n}", given[n]))], model);
+    }
+
+    /// <summary>The first few names, quoted and shortened, and how many more: an error does not echo 70 000 names.</summary>
+    private static string Names(List<string> names) =>
+        string.Join(", ", names.Take(5).Select(n => $"'{ProblemSetup.Echo(n)}'")) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
 
     /// <summary>At most <see cref="SketchServiceOptions.MaxOperands"/> named operands.</summary>
     public void OperandCount(int count)
@@ -174,11 +257,15 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             throw ApiProblem.Invalid("operands", $"has {count} operands; the limit is {Settings.MaxOperands}");
     }
 
+    /// <summary>/interpolate's frames when the request names none.</summary>
+    public const int DefaultFrames = 5;
+
     /// <summary>/interpolate's frame count, both ends included.</summary>
     public int Frames(int? value)
     {
-        var n = value ?? 5;
         var max = Settings.MaxRowsPerRequest;
+        // The rows a request may take follow from several settings; the default stays within them.
+        var n = value ?? Math.Min(DefaultFrames, max);
         if (n < 2 || n > max) throw ApiProblem.Invalid("n", $"must be between 2 and {max}{RowsLimit}; got {n}");
         return n;
     }

@@ -12,6 +12,6 @@ public sealed record DecodeStats(
     int Samples)
 {
     public static DecodeStats From(DecodeResult r) =>
-        new(r.Sketches.Select(s => s.Steps).DefaultIfEmpty(0).Max(), Math.Round(r.Duration.TotalMilliseconds, 2),
+        new(r.Steps, Math.Round(r.Duration.TotalMilliseconds, 2),
             Math.Round(r.Queued.TotalMilliseconds, 2), r.Sketches.Count(s => s.Ended), r.Sketches.Count);
 }

@@ -30,18 +30,10 @@ public static class ArithmeticEndpoints
         var output = RequestPolicy.Format(format, http.Request);
         var given = request.Operands ?? [];
         policy.OperandCount(given.Count);
-        var text = policy.Expression(request.Expression);
-        LatentExpression expression;
-        try { expression = LatentExpression.Parse(text); }
-        catch (LatentExpressionException e) { throw ExpressionProblem(e, text); }
-
-        var missing = expression.Operands.Where(n => !given.ContainsKey(n)).ToList();
-        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {Names(missing)} used in the expression");
-        var unused = given.Keys.Where(k => !expression.Operands.Contains(k)).ToList();
-        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{Names(unused)} not used in the expression");
+        var expression = policy.Expression(request.Expression);
         RequestPolicy.RequireEncoder(model, "do latent arithmetic");
         var names = expression.Operands;
-        var operands = policy.Operands([.. names.Select(n => ($"operands.{n}", given[n]))], model);
+        var operands = policy.ExpressionOperands(expression, given, model);
         var drawn = names.Select((n, i) => (Name: n, operands[i].Sketch)).Where(o => o.Sketch is not null).ToList();
         RequestPolicy.Picture(output, drawn.Count + 1);
         var temperature = policy.Temperature(request.Temperature);
@@ -51,33 +43,20 @@ public static class ArithmeticEndpoints
 
         var values = await Operands.EncodeAsync(operands, model, deadline, http.RequestAborted, Callers.Of(http));
         var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
-        float[] z;
-        try { z = expression.Evaluate(env); }
-        catch (LatentExpressionException e) { throw ExpressionProblem(e, text); }
-        if (z.Length != model.Model.Manifest.LatentSize || z.Any(v => !float.IsFinite(v)))
-            throw ApiProblem.Invalid("expression", $"must evaluate to a finite vector of {model.Model.Manifest.LatentSize} numbers");
+        var z = RequestPolicy.Evaluate(expression, env, model);
 
         var result = await model.Scheduler.Draw(new DecodeOptions { Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = [z] },
             deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
         var sketch = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest))[0];
-        var response = new ArithmeticResponse(model.Id, text, z, env, result.Seed, temperature, sketch, DecodeStats.From(result));
+        var response = new ArithmeticResponse(model.Id, expression.Text, z, env, result.Seed, temperature, sketch, DecodeStats.From(result));
         // A picture shows the operands given as sketches, then the result: the arithmetic at a glance.
         return SketchResults.Respond(response, output, () => [.. drawn.Select(o => o.Sketch!), sketch.ToStroke3()], http.RequestAborted,
-            () => [.. drawn.Select(o => Caption(o.Name)), Caption(text)]);
+            () => [.. drawn.Select(o => Caption(o.Name)), Caption(expression.Text)]);
     }
 
     /// <summary>A caption that fits under its drawing: a long name or expression is cut.</summary>
     private static string Caption(string s) => s.Length <= 32 ? s : s[..31] + "…";
-
-    /// <summary>The first few names, quoted and shortened, and how many more: an error does not echo 70 000 names.</summary>
-    private static string Names(List<string> names) =>
-        string.Join(", ", names.Take(5).Select(n => $"'{ProblemSetup.Echo(n)}'")) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
-
-    private static ApiProblem ExpressionProblem(LatentExpressionException e, string text) =>
-        new(StatusCodes.Status400BadRequest, "Invalid expression", e.Message,
-            new Dictionary<string, string[]> { ["expression"] = [e.Message] },
-            new Dictionary<string, object?> { ["position"] = e.Position, ["expression"] = ProblemSetup.Echo(text) });
 }
 
 public sealed record ArithmeticRequest
@@ -86,7 +65,7 @@ public sealed record ArithmeticRequest
     public string? Model { get; init; }
     [Description("An expression over operand names: + - * / with numbers, parentheses; e.g. cat_head + (pig_body - pig_head) or 0.5 * (a + b).")]
     public string? Expression { get; init; }
-    [Description("Each operand name → a z or a sketch (encoded to its posterior mean); at most SketchService:MaxOperands (16).")]
+    [Description("Each operand name → a z or a sketch (encoded to its posterior mean); at most SketchService:MaxOperands.")]
     public Dictionary<string, LatentOperand?>? Operands { get; init; }
     [Description("Sampling temperature τ ≥ 0 for decoding the result; 0 is greedy.")]
     public double? Temperature { get; init; }

@@ -82,28 +82,7 @@ public static class CompleteEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
-        var condition = (request.Condition ?? "auto").ToLowerInvariant() switch
-        {
-            "auto" => request.Z is not null ? "z" : model.IsVae ? "encoding" : "none",
-            var c when c is "z" or "encoding" or "none" => c,
-            var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding or none; got '{ProblemSetup.Echo(c)}'"),
-        };
-        float[]? z = null;
-        switch (condition)
-        {
-            case "z":
-                RequestPolicy.RequireEncoder(model, "condition on z");
-                z = RequestPolicy.Latent(request.Z, model, "z");
-                break;
-            case "encoding":
-                RequestPolicy.RequireEncoder(model, "condition on the encoding of the sketch");
-                if (request.Z is not null) throw ApiProblem.Invalid("z", "is only used with condition z");
-                break;
-            default:
-                if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
-                if (request.Z is not null) throw ApiProblem.Invalid("z", "is only used with condition z");
-                break;
-        }
+        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model);
         policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding"), samples, prefix.Length);
         var decode = new DecodeOptions
         {

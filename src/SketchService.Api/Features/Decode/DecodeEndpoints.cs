@@ -42,8 +42,7 @@ public static class DecodeEndpoints
     {
         var model = policy.Model(request.Model);
         var samples = policy.Samples(request.Samples);
-        if (!model.IsVae && request.Prior is not null) throw ApiProblem.Invalid("prior", "a decoder-only model has no z to sample");
-        var (name, data) = model.IsVae ? RequestPolicy.Prior(request.Prior, model) : ("none", null);
+        var (name, data) = RequestPolicy.Prior(request.Prior, model);
         Func<int, float[][]?> prior = seed =>
         {
             var rng = new Random(seed);

@@ -21,11 +21,10 @@ public static class EncodeEndpoints
     private static async Task<Ok<EncodeResponse>> Encode(EncodeRequest request, [FromQuery, Description("json (the only format)")] string? format,
         RequestPolicy policy, HttpContext http)
     {
-        if (format is not null && !format.Equals("json", StringComparison.OrdinalIgnoreCase))
-            throw ApiProblem.Invalid("format", $"/encode answers JSON only; got '{ProblemSetup.Echo(format)}'");
         var model = policy.Model(request.Model);
         RequestPolicy.RequireEncoder(model, "encode a sketch");
         var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", wholeDrawing: true);
+        RequestPolicy.Format(format, http.Request, draws: false);
         policy.Cost(model, WorkCost.Encode([sketch.Length]), 1, 0);
         var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted, Callers.Of(http)))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;

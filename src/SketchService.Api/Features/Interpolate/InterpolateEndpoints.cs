@@ -30,12 +30,7 @@ public static class InterpolateEndpoints
         RequestPolicy.RequireEncoder(model, "interpolate in latent space");
         var n = policy.Frames(request.N);
         RequestPolicy.Picture(output, n);
-        var mode = (request.Method ?? "slerp").ToLowerInvariant() switch
-        {
-            "slerp" => InterpolationMode.Spherical,
-            "lerp" => InterpolationMode.Linear,
-            var m => throw ApiProblem.Invalid("method", $"must be slerp or lerp; got '{ProblemSetup.Echo(m)}'"),
-        };
+        var (method, mode) = RequestPolicy.Method(request.Method);
         var temperature = policy.Temperature(request.Temperature);
         var steps = policy.Steps(request.MaxSteps);
         var seed = RequestPolicy.Seed(request.Seed);
@@ -49,7 +44,7 @@ public static class InterpolateEndpoints
         log.Record(result);
         var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
         var frames = zs.Select((f, i) => new InterpolationFrame((double)i / (n - 1), f, sketches[i])).ToList();
-        var response = new InterpolateResponse(model.Id, mode == InterpolationMode.Spherical ? "slerp" : "lerp", seed, temperature, frames, DecodeStats.From(result));
+        var response = new InterpolateResponse(model.Id, method, seed, temperature, frames, DecodeStats.From(result));
         return SketchResults.Respond(response, output, () => [.. frames.Select(f => f.Sketch.ToStroke3())], http.RequestAborted,
             () => [.. frames.Select(f => $"t = {f.T:0.##}")]);
     }
