@@ -77,11 +77,11 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 };
                 break;
             case AdmissionRejectedException r:
-                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.RetryAfter.TotalSeconds)).ToString();
+                RetryAfter(http, r.RetryAfter);
                 problem = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = r.Message };
                 break;
             case var e when DecodingStopped(e) is { } stopped:
-                if (e is ServiceDrainingException d) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(d.RetryAfter.TotalSeconds)).ToString();
+                if (e is ServiceDrainingException d) RetryAfter(http, d.RetryAfter);
                 problem = stopped;
                 break;
             default:
@@ -93,6 +93,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>The Retry-After header: whole seconds, rounded up.</summary>
+    public static void RetryAfter(HttpContext http, TimeSpan after) => http.Response.Headers.RetryAfter = ((int)Math.Ceiling(after.TotalSeconds)).ToString();
 
     /// <summary>
     /// A decoding stopped for a reason the client should hear (shutdown, deadline, a model output it cannot continue);

@@ -50,7 +50,7 @@ public static class Callers
                 var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
                 http.RequestServices.GetRequiredService<Runtime.Scheduling.SchedulerMetrics>().Failure("*", "caller_rate");
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString();
+                ApiProblemHandler.RetryAfter(http, retry);
                 await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
                 {
                     HttpContext = http,

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using SketchService.Core.Strokes;
 
 namespace SketchService.Api.Requests;
 
@@ -12,3 +13,6 @@ public sealed record LatentOperand
     [Description("Or a sketch as Quick Draw polylines [[[x…],[y…]], …].")]
     public float[][][]? Polylines { get; init; }
 }
+
+/// <summary>A latent operand after the rules: a z as given, or a sketch (model space) to encode to its posterior mean.</summary>
+public sealed record Operand(string Field, float[]? Z, StrokePoint[]? Sketch);

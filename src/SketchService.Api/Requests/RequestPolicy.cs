@@ -290,9 +290,3 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         return result;
     }
 }
-
-/// <summary>A latent operand after the rules: a z as given, or a sketch (model space) to encode to its posterior mean.</summary>
-public sealed record Operand(string Field, float[]? Z, StrokePoint[]? Sketch);
-
-/// <summary>How an answer is sent.</summary>
-public enum OutputFormat { Json, Svg, Png, EventStream }

@@ -19,8 +19,3 @@ public sealed record SketchInput
     [Description("With polylines: the side of the square the drawing was made in (a canvas's size); it maps to the model's drawing_extent, so a partial drawing keeps its size. Default: Quick Draw's 0–255 frame (256) when continuing a drawing; a whole drawing to encode is resized to its own bounding box.")]
     public double? Frame { get; init; }
 }
-
-/// <summary>A sketch in both output forms, in the caller's scale.</summary>
-public sealed record SketchOutput(
-    [property: Description("Stroke-3 rows [dx, dy, pen_lifted].")] float[][] Strokes,
-    [property: Description("Absolute polylines [[[x…],[y…]], …] (cumulative sums of the strokes).")] float[][][] Polylines);

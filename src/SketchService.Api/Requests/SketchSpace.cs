@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using SketchService.Api.Infrastructure;
+using SketchService.Api.Responses;
 using SketchService.Core.Model;
 using SketchService.Core.Strokes;
 
