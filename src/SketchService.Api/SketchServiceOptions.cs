@@ -174,6 +174,8 @@ public sealed class SketchServiceOptions : IValidatableObject
     {
         if (DefaultSteps > MaxSteps)
             yield return new($"DefaultSteps ({DefaultSteps}) must be at most MaxSteps ({MaxSteps})", [nameof(DefaultSteps)]);
+        if (CallerRequestsPerSecond is > 0 and < 1.0 / 86_400)
+            yield return new($"CallerRequestsPerSecond ({CallerRequestsPerSecond}) must be 0 (no limit) or at least one a day (1/86400)", [nameof(CallerRequestsPerSecond)]);
         if (DefaultTemperature > MaxTemperature)
             yield return new($"DefaultTemperature ({DefaultTemperature}) must be at most MaxTemperature ({MaxTemperature})", [nameof(DefaultTemperature)]);
     }

@@ -152,7 +152,59 @@ public sealed class RulebookTests(ApiFactory app)
         using var client = app.Client();
         var (response, body) = await client.PostJson("/complete", """{"model":"tiny","sketch":{"strokes":[[1,2,0]]},"maxSteps":5}""");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("'maxSteps'", (string)body!["detail"]!);
+        Assert.Contains("is not a field of this request", (string)body!["errors"]!["maxSteps"]![0]!);
+    }
+
+    [Fact]
+    public async Task A_body_that_cannot_be_read_is_a_400_naming_the_field_in_the_apis_words()
+    {
+        using var client = app.Client();
+        async Task<JsonNode> Refused(string path, string body)
+        {
+            using var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            // Once: "could not be converted to System.Nullable`1[System.Int32]", "contained in type 'SketchService.Api…'".
+            Assert.DoesNotContain("System.", text);
+            Assert.DoesNotContain("SketchService.", text);
+            return JsonNode.Parse(text)!;
+        }
+        static string Error(JsonNode problem, string field) => (string)problem["errors"]![field]![0]!;
+        const string Integer = "must be a whole number between -2147483648 and 2147483647";
+        Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":"4"}"""), "samples"));
+        Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":4.5}"""), "samples"));
+        Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","seed":1e30}"""), "seed"));
+        Assert.Equal("must be a number", Error(await Refused("/complete", """{"model":"tiny","sketch":{"strokes":[["a",1,0]]}}"""), "sketch.strokes[0][0]"));
+        Assert.Equal("must be an array", Error(await Refused("/complete", """{"model":"tiny","sketch":{"strokes":"abc"}}"""), "sketch.strokes"));
+        // Names are matched as documented (snake_case), and once each.
+        Assert.Contains("is not a field", Error(await Refused("/generate", """{"model":"tiny","MAX_STEPS":2}"""), "MAX_STEPS"));
+        Assert.Equal("is given twice", Error(await Refused("/generate", """{"model":"tiny","max_steps":2,"max_steps":5}"""), "max_steps"));
+        Assert.StartsWith("is not valid JSON", Error(await Refused("/generate", """{"model":"tiny","samples":}"""), "samples"));
+        Assert.Equal("the request needs a JSON object as its body", (string)(await Refused("/generate", ""))["detail"]!);
+    }
+
+    [Theory]
+    [InlineData("/complete", "application/*", "application/json")]
+    [InlineData("/complete", "text/*", "text/event-stream")]
+    [InlineData("/complete", "text/event-stream;q=0.5, application/json", "application/json")]
+    [InlineData("/generate", "image/*", "image/svg+xml")]
+    [InlineData("/generate", "image/png, image/*;q=0.1", "image/png")]
+    [InlineData("/generate", "application/json; charset=utf-8", "application/json")]
+    [InlineData("/generate", "application/json;q=0", null)]
+    [InlineData("/generate", "*/*, application/json;q=0", "image/svg+xml")]
+    public async Task The_accept_header_is_read_with_its_wildcards_and_q_values(string path, string accept, string? answered)
+    {
+        // Once: application/*, text/* and image/* were 406, and q=0 was ignored.
+        using var client = app.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(path == "/generate" ? """{"model":"tiny","max_steps":2,"seed":1}"""
+                : """{"model":"tiny","sketch":{"strokes":[[1,2,0]]},"max_steps":2,"seed":1}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var response = await client.SendAsync(request, Ct);
+        if (answered is null) Assert.Equal(HttpStatusCode.NotAcceptable, response.StatusCode);
+        else Assert.Equal(answered, response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

@@ -33,10 +33,12 @@ public static class ApiKeys
     /// </summary>
     public static KnownKeys Load(SketchServiceOptions options)
     {
-        var text = options.ApiKeyHashes + "\n" + (options.ApiKeyHashesFile is { Length: > 0 } file ? File.ReadAllText(file) : "");
-        var entries = text.Split([',', '\n', '\r', ' '], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        return new([.. entries.Select((h, i) => h.Length == 2 * SHA256.HashSizeInBytes && h.All(char.IsAsciiHexDigit) ? Convert.FromHexString(h)
-            : throw new InvalidOperationException($"API key hash {i + 1} of SketchService:ApiKeyHashes and ApiKeyHashesFile is not a SHA-256 in hex (64 hex digits)"))]);
+        static IEnumerable<byte[]> Read(string text, string source) =>
+            text.Split([',', '\n', '\r', ' '], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((h, i) =>
+                h.Length == 2 * SHA256.HashSizeInBytes && h.All(char.IsAsciiHexDigit) ? Convert.FromHexString(h)
+                    : throw new InvalidOperationException($"API key hash {i + 1} of {source} is not a SHA-256 in hex (64 hex digits)"));
+        return new([.. Read(options.ApiKeyHashes, "SketchService:ApiKeyHashes"),
+            .. options.ApiKeyHashesFile is { Length: > 0 } file ? Read(File.ReadAllText(file), $"SketchService:ApiKeyHashesFile ({Path.GetFileName(file)})") : []]);
     }
 
     public static IServiceCollection AddSketchApiKeys(this IServiceCollection services)
@@ -56,6 +58,8 @@ public static class ApiKeys
     {
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
+            // The framework runs authentication for every request once a scheme is registered, keys on or off.
+            if (!known.Enabled) return Task.FromResult(AuthenticateResult.NoResult());
             var key = Request.Headers[Header].FirstOrDefault()
                 ?? (Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null);
             if (string.IsNullOrEmpty(key)) return Task.FromResult(AuthenticateResult.NoResult());

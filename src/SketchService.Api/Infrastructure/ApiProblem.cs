@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -20,13 +21,19 @@ public sealed class ApiProblem(int status, string title, string detail, IDiction
     public IDictionary<string, string[]>? Errors { get; } = errors;
     public IDictionary<string, object?>? Extensions { get; } = extensions;
 
+    /// <summary>When a retry can succeed, how soon (the Retry-After header).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static ApiProblem Invalid(string field, string message) =>
         new(StatusCodes.Status400BadRequest, "Invalid request", $"{field}: {message}", new Dictionary<string, string[]> { [field] = [message] });
 
     public static ApiProblem NotFound(string detail) => new(StatusCodes.Status404NotFound, "Not found", detail);
 
     public static ApiProblem Loading() =>
-        new(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).");
+        new(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).")
+        {
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
 
     /// <summary>The request is well-formed but the model cannot do it (e.g. a decoder-only model has no encoder).</summary>
     public static ApiProblem Unprocessable(string detail) => new(StatusCodes.Status422UnprocessableEntity, "Model cannot do this", detail);
@@ -66,7 +73,11 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
         switch (exception)
         {
             case ApiProblem p:
+                if (p.RetryAfter is { } after) RetryAfter(http, after);
                 problem = p.ToProblemDetails();
+                break;
+            case BadHttpRequestException { InnerException: JsonException json }:
+                problem = JsonProblem(json).ToProblemDetails();
                 break;
             case BadHttpRequestException b:
                 problem = new ProblemDetails
@@ -109,7 +120,6 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
         _ => null,
     };
 
-    /// <summary>The JSON error location ("$.sketch.strokes[2][0]") is the useful part of a System.Text.Json failure.</summary>
     private static string Describe(BadHttpRequestException b, HttpContext http)
     {
         if (b.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -117,8 +127,47 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
             return limit is { } bytes ? $"the request body is over the limit of {bytes} bytes (SketchService:MaxBodyBytes)" : b.Message;
         }
-        var inner = b.InnerException?.Message;
-        return ProblemSetup.Echo(inner is null ? b.Message : $"{b.Message} {inner}", 1000); // the JSON path holds the client's property names
+        // ASP.NET Core's words for a missing body speak to the endpoint's author, not to the caller.
+        if (b.Message.Contains("no body was provided", StringComparison.Ordinal)) return "the request needs a JSON object as its body";
+        return ProblemSetup.Echo(b.Message, 1000);
+    }
+
+    /// <summary>
+    /// A body System.Text.Json could not read, as a 400 naming the field by its JSON path ("sketch.strokes[2][0]") in the
+    /// API's words: its messages name .NET types and members, which mean nothing to a caller.
+    /// </summary>
+    public static ApiProblem JsonProblem(JsonException e)
+    {
+        var path = e.Path is null or "$" ? "" : e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
+        var text = e.Message;
+        string Quoted(string after) => text.IndexOf(after, StringComparison.Ordinal) is var i and >= 0 && text.IndexOf('\'', i + after.Length) is var j and >= 0
+            ? text[(i + after.Length)..j] : "?";
+        if (text.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            var name = Quoted("The JSON property '");
+            // The path ends at the unknown member itself, or at the object holding it.
+            var member = path.Length == 0 ? name : path == name || path.EndsWith("." + name, StringComparison.Ordinal) ? path : $"{path}.{name}";
+            return ApiProblem.Invalid(ProblemSetup.Echo(member), "is not a field of this request (fields are snake_case, e.g. max_steps)");
+        }
+        if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+            return ApiProblem.Invalid(ProblemSetup.Echo(path.Length == 0 ? "body" : path), "is given twice");
+        var field = ProblemSetup.Echo(path.Length == 0 ? "body" : path);
+        if (text.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            var type = text[(text.IndexOf("could not be converted to", StringComparison.Ordinal) + 26)..];
+            var expected = type.Contains("[]") || type.Contains("List") ? "must be an array"
+                : type.Contains("Dictionary") ? "must be an object of named values"
+                : type.Contains("Int32") ? "must be a whole number between -2147483648 and 2147483647"
+                : type.Contains("Int64") ? "must be a whole number"
+                : type.Contains("Double") || type.Contains("Single") ? "must be a number"
+                : type.Contains("String") ? "must be a string"
+                : type.Contains("Boolean") ? "must be true or false"
+                : "must be a JSON object";
+            return ApiProblem.Invalid(field, expected);
+        }
+        // Malformed JSON: System.Text.Json's reason, without the position trailer the path already gives.
+        var reason = text.IndexOf(" Path:", StringComparison.Ordinal) is var cut and > 0 ? text[..cut] : text;
+        return ApiProblem.Invalid(field, $"is not valid JSON ({ProblemSetup.Echo(reason.TrimEnd('.'), 200)})");
     }
 }
 

@@ -35,11 +35,10 @@ public static class Callers
         });
         services.AddRateLimiter(o =>
         {
-            // Below one request a second, one token every 1/rate seconds; above, whole requests every second (0: no limit,
-            // and no endpoint asks for this policy).
+            // Whole tokens at the exact rate: ⌈rate⌉ requests every ⌈rate⌉ / rate seconds (0: no limit, and no endpoint asks for this policy).
             var rate = options.CallerRequestsPerSecond;
-            var (tokens, period) = rate >= 1 ? ((int)Math.Round(rate, MidpointRounding.AwayFromZero), TimeSpan.FromSeconds(1))
-                : rate > 0 ? (1, TimeSpan.FromSeconds(1 / rate)) : (1, TimeSpan.FromSeconds(1));
+            var tokens = Math.Max(1, (int)Math.Ceiling(rate));
+            var period = TimeSpan.FromSeconds(rate > 0 ? tokens / rate : 1);
             o.AddPolicy(RatePolicy, http => RateLimitPartition.GetTokenBucketLimiter(Of(http), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.CallerBurst, TokensPerPeriod = tokens, ReplenishmentPeriod = period, QueueLimit = 0, AutoReplenishment = true,

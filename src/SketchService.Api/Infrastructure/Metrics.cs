@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using SketchService.Runtime.Scheduling;
 
 namespace SketchService.Api.Infrastructure;
@@ -13,7 +14,8 @@ public static class Metrics
     public static IServiceCollection AddSketchMetrics(this IServiceCollection services)
     {
         services.AddSingleton(sp => new SchedulerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.AddOpenTelemetry().WithMetrics(m => m
+        // Named, or target_info says "unknown_service:SketchService.Api".
+        services.AddOpenTelemetry().ConfigureResource(r => r.AddService("sketchservice")).WithMetrics(m => m
             .AddAspNetCoreInstrumentation()
             .AddMeter(SchedulerMetrics.MeterName)
             .AddPrometheusExporter());

@@ -27,6 +27,8 @@ public static class Settings
             o.SerializerOptions.DictionaryKeyPolicy = null;
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "samples": "16" is a 400, not 16
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow; // "maxSteps" is a 400, not the default silently
+            o.SerializerOptions.PropertyNameCaseInsensitive = false; // "MAX_STEPS" too: fields are snake_case, as documented
+            o.SerializerOptions.AllowDuplicateProperties = false; // {"max_steps":2,"max_steps":5} is a 400, not the last one winning
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 5));

@@ -155,9 +155,9 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         SketchSpace.Read(input, model.Model.Manifest, Settings.MaxPoints, Settings.MaxCoordinate, field, wholeDrawing);
 
     /// <summary>
-    /// How the answer is sent: <c>?format=</c> wins; else the Accept header (an event stream only where the endpoint
-    /// streams, which is then its default; a picture only where it draws); else JSON. A picture is at most
-    /// <see cref="SketchResults.MaxPictureSketches"/> drawings.
+    /// How the answer is sent: <c>?format=</c> wins; else the Accept header picks among the types the endpoint can send
+    /// (an event stream only where it streams, which is then its default; a picture only where it draws); else its
+    /// default. A picture is at most <see cref="SketchResults.MaxPictureSketches"/> drawings.
     /// </summary>
     public static OutputFormat Format(string? format, HttpRequest request, bool streams = false, bool draws = true)
     {
@@ -165,23 +165,43 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             return format.ToLowerInvariant() switch
             {
                 "" or "json" => OutputFormat.Json,
-                "svg" or "png" when !draws => throw ApiProblem.Invalid("format", $"{request.Path} answers JSON only; got '{ProblemSetup.Echo(format)}'"),
+                _ when !draws => throw ApiProblem.Invalid("format", $"{request.Path} answers JSON only; got '{ProblemSetup.Echo(format)}'"),
                 "svg" => OutputFormat.Svg,
                 "png" => OutputFormat.Png,
-                _ => throw ApiProblem.Invalid("format", draws ? $"must be json, svg or png; got '{ProblemSetup.Echo(format)}'" : $"{request.Path} answers JSON only; got '{ProblemSetup.Echo(format)}'"),
+                _ => throw ApiProblem.Invalid("format", $"must be json, svg or png; got '{ProblemSetup.Echo(format)}'"),
             };
-        var accept = request.Headers.Accept.ToString();
-        bool Asks(string type) => accept.Contains(type, StringComparison.OrdinalIgnoreCase);
-        var fallback = streams ? OutputFormat.EventStream : OutputFormat.Json;
-        if (accept.Length == 0) return fallback;
-        if (streams && Asks("text/event-stream")) return OutputFormat.EventStream;
-        if (Asks("application/json")) return OutputFormat.Json;
-        if (draws && Asks("image/svg+xml")) return OutputFormat.Svg;
-        if (draws && Asks("image/png")) return OutputFormat.Png;
-        if (Asks("*/*")) return fallback;
-        throw new ApiProblem(StatusCodes.Status406NotAcceptable, "Not acceptable",
-            $"this endpoint answers {(streams ? "text/event-stream, " : "")}application/json{(draws ? ", image/svg+xml or image/png" : " only")}; the Accept header asked for '{ProblemSetup.Echo(accept)}'");
+        var offered = new List<OutputFormat>();
+        if (streams) offered.Add(OutputFormat.EventStream);
+        offered.Add(OutputFormat.Json);
+        if (draws) offered.AddRange([OutputFormat.Svg, OutputFormat.Png]);
+        var accept = request.GetTypedHeaders().Accept;
+        if (accept.Count == 0) return offered[0];
+        // The type the Accept header rates highest, by its most specific matching range (so q=0 rules a type out, and
+        // application/* or image/* match); ties go to the endpoint's default, then JSON, SVG, PNG.
+        OutputFormat? best = null;
+        double bestQuality = 0;
+        foreach (var offer in offered)
+        {
+            var (type, subtype) = MediaType(offer).Split('/') is [var t, var st] ? (t, st) : throw new InvalidOperationException();
+            // Type and subtype only: a range's parameters (charset) do not rule a type out.
+            bool Matches(Microsoft.Net.Http.Headers.MediaTypeHeaderValue r) => r.MatchesAllTypes
+                || (r.Type.Equals(type, StringComparison.OrdinalIgnoreCase) && (r.MatchesAllSubTypes || r.SubType.Equals(subtype, StringComparison.OrdinalIgnoreCase)));
+            var range = accept.Where(Matches).OrderByDescending(r => r.MatchesAllTypes ? 0 : r.MatchesAllSubTypes ? 1 : 2).FirstOrDefault();
+            var quality = range is null ? 0 : range.Quality ?? 1;
+            if (quality > bestQuality) (best, bestQuality) = (offer, quality);
+        }
+        return best ?? throw new ApiProblem(StatusCodes.Status406NotAcceptable, "Not acceptable",
+            $"this endpoint answers {string.Join(", ", offered.Select(MediaType))}{(offered.Count == 1 ? " only" : "")}; the Accept header asked for '{ProblemSetup.Echo(request.Headers.Accept.ToString())}'");
     }
+
+    /// <summary>The media type an answer is sent as.</summary>
+    public static string MediaType(OutputFormat format) => format switch
+    {
+        OutputFormat.EventStream => "text/event-stream",
+        OutputFormat.Svg => "image/svg+xml",
+        OutputFormat.Png => "image/png",
+        _ => "application/json",
+    };
 
     /// <summary>A picture draws at most <see cref="SketchResults.MaxPictureSketches"/> sketches (1280 × 1024 px).</summary>
     public static void Picture(OutputFormat format, int sketches)
@@ -208,15 +228,22 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     /// <summary>
     /// /arithmetic's expression: required, at most <see cref="SketchServiceOptions.MaxExpressionLength"/> characters,
-    /// and parsed (a 400 with the position of what does not parse).
+    /// parsed (a 400 with the position of what does not parse), and bound to the operands given: a name with no value,
+    /// or a value the expression does not use, is a 400.
     /// </summary>
-    public LatentExpression Expression(string? text)
+    public LatentExpression Expression(string? text, IReadOnlyDictionary<string, LatentOperand?> given)
     {
         if (string.IsNullOrWhiteSpace(text)) throw ApiProblem.Invalid("expression", "is required");
         if (text.Length > Settings.MaxExpressionLength)
             throw ApiProblem.Invalid("expression", $"has {text.Length} characters; the limit is {Settings.MaxExpressionLength}");
-        try { return LatentExpression.Parse(text); }
+        LatentExpression expression;
+        try { expression = LatentExpression.Parse(text); }
         catch (LatentExpressionException e) { throw ExpressionProblem(e, text); }
+        var missing = expression.Operands.Where(n => !given.ContainsKey(n)).ToList();
+        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {Names(missing)} used in the expression");
+        var unused = given.Keys.Where(k => !expression.Operands.Contains(k)).ToList();
+        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{Names(unused)} not used in the expression");
+        return expression;
     }
 
     /// <summary>What /arithmetic's expression evaluates to: a z the decoder takes, like any z a request gives.</summary>
@@ -231,20 +258,12 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     private static ApiProblem ExpressionProblem(LatentExpressionException e, string text) =>
         new(StatusCodes.Status400BadRequest, "Invalid expression", e.Message,
             new Dictionary<string, string[]> { ["expression"] = [e.Message] },
-            new Dictionary<string, object?> { ["position"] = e.Position, ["expression"] = ProblemSetup.Echo(text) });
+            e.Position is { } at ? new Dictionary<string, object?> { ["position"] = at, ["expression"] = ProblemSetup.Echo(text) }
+                : new Dictionary<string, object?> { ["expression"] = ProblemSetup.Echo(text) });
 
-    /// <summary>
-    /// /arithmetic's operands, one for each name the expression uses, in its order (fields <c>operands.&lt;name&gt;</c>):
-    /// a name with no value, or a value the expression does not use, is a 400.
-    /// </summary>
-    public IReadOnlyList<Operand> ExpressionOperands(LatentExpression expression, IReadOnlyDictionary<string, LatentOperand?> given, ServedModel model)
-    {
-        var missing = expression.Operands.Where(n => !given.ContainsKey(n)).ToList();
-        if (missing.Count > 0) throw ApiProblem.Invalid("operands", $"no value for {Names(missing)} used in the expression");
-        var unused = given.Keys.Where(k => !expression.Operands.Contains(k)).ToList();
-        if (unused.Count > 0) throw ApiProblem.Invalid("operands", $"{Names(unused)} not used in the expression");
-        return Operands([.. expression.Operands.Select(n => ($"operands.{n}", given[n]))], model);
-    }
+    /// <summary>/arithmetic's operands, one for each name the expression uses, in its order (fields <c>operands.&lt;name&gt;</c>).</summary>
+    public IReadOnlyList<Operand> ExpressionOperands(LatentExpression expression, IReadOnlyDictionary<string, LatentOperand?> given, ServedModel model) =>
+        Operands([.. expression.Operands.Select(n => ($"operands.{n}", given[n]))], model);
 
     /// <summary>The first few names, quoted and shortened, and how many more: an error does not echo 70 000 names.</summary>
     private static string Names(List<string> names) =>

@@ -22,6 +22,12 @@ public sealed class LatentExpressionException(string message, int? position = nu
 /// </summary>
 public sealed class LatentExpression
 {
+    /// <summary>
+    /// Bounds on what parsing and evaluation recurse over, whatever the text's length: parentheses and minus signs
+    /// nested, and operands, numbers and operators in all (a tree's depth is at most its nodes).
+    /// </summary>
+    public const int MaxNesting = 64, MaxNodes = 1024;
+
     private readonly Node root;
 
     private LatentExpression(string text, Node root, IReadOnlyList<string> operands)
@@ -113,12 +119,6 @@ public sealed class LatentExpression
     /// <summary>Recursive descent over the grammar above; <see cref="pos"/> always points at the next non-space character.</summary>
     private sealed class Parser(string text)
     {
-        /// <summary>
-        /// Bounds on what parsing and evaluation recurse over, whatever the text's length: parentheses and minus signs
-        /// nested, and nodes in all (a tree's depth is at most its nodes).
-        /// </summary>
-        public const int MaxNesting = 64, MaxNodes = 1024;
-
         private int pos, nesting, nodes;
 
         public List<string> Names { get; } = [];

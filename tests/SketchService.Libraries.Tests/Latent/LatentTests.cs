@@ -75,16 +75,19 @@ public sealed class LatentTests
     [Fact]
     public void Deep_or_long_expressions_are_refused_before_they_can_overflow_the_stack()
     {
-        // Within the bounds: parsed and evaluated.
-        Close(A, Eval(new string('(', 64) + "a" + new string(')', 64)));
-        Close(A, Eval("--a"));
+        const int nesting = LatentExpression.MaxNesting, nodes = LatentExpression.MaxNodes;
+        // At the bounds: parsed and evaluated. -a+a+…+a: a negation, then a name and an operator for each a.
+        Close(A, Eval(new string('(', nesting) + "a" + new string(')', nesting)));
+        Close(A, Eval(new string('-', nesting) + "a"));
+        var longest = "-a" + string.Concat(Enumerable.Repeat("+a", nodes / 2 - 1));
+        Close([.. A.Select(x => x * (nodes / 2 - 2))], Eval(longest), 1e-3f);
         // Past them, whatever the text's length (a setting may allow 100 000 characters): a clear error, not a crash.
         var parens = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(new string('(', 50_000) + "a" + new string(')', 50_000)));
-        Assert.Equal("nested more than 64 deep at position 64", parens.Message);
-        var minus = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(new string('-', 50_000) + "a"));
-        Assert.StartsWith("nested more than 64 deep", minus.Message);
-        var chain = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(string.Join("+", Enumerable.Repeat("a", 50_000))));
-        Assert.StartsWith("more than 1024 operands and operators", chain.Message);
+        Assert.Equal($"nested more than {nesting} deep at position {nesting}", parens.Message);
+        var minus = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(new string('-', nesting + 1) + "a"));
+        Assert.StartsWith($"nested more than {nesting} deep", minus.Message);
+        var chain = Assert.Throws<LatentExpressionException>(() => LatentExpression.Parse(longest + "+a"));
+        Assert.StartsWith($"more than {nodes} operands", chain.Message);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public static class ArithmeticEndpoints
         var output = RequestPolicy.Format(format, http.Request);
         var given = request.Operands ?? [];
         policy.OperandCount(given.Count);
-        var expression = policy.Expression(request.Expression);
+        var expression = policy.Expression(request.Expression, given);
         RequestPolicy.RequireEncoder(model, "do latent arithmetic");
         var names = expression.Operands;
         var operands = policy.ExpressionOperands(expression, given, model);

@@ -14,7 +14,7 @@ public static class EncodeEndpoints
             .WithSummary("Encode a sketch to its latent posterior (VAE models).")
             .WithDescription("Returns mu and sigma of q(z | sketch); with a seed also a sampled z. Decoder-only models have no encoder: 422.")
             .WithExample("""{"sketch":{"polylines":[[[10,60,110,60,10],[10,0,10,60,10]],[[30,30],[60,110]],[[90,90],[60,110]]]},"seed":1}""")
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(406).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         return app;
     }
 
@@ -24,7 +24,7 @@ public static class EncodeEndpoints
         var model = policy.Model(request.Model);
         RequestPolicy.RequireEncoder(model, "encode a sketch");
         var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", wholeDrawing: true);
-        RequestPolicy.Format(format, http.Request, draws: false);
+        RequestPolicy.Format(format, http.Request, draws: false); // after the sketch, as /complete: a bad input is a 400 whatever the Accept header
         policy.Cost(model, WorkCost.Encode([sketch.Length]), 1, 0);
         var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted, Callers.Of(http)))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
