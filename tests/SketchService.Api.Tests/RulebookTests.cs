@@ -283,21 +283,6 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal(HttpStatusCode.OK, json.StatusCode);
     }
 
-    [Fact]
-    public void Defaults_their_own_limits_would_refuse_stop_the_start()
-    {
-        // Once: DefaultTemperature 3 with MaxTemperature 2 refused every request that left temperature out, blaming the client.
-        static List<System.ComponentModel.DataAnnotations.ValidationResult> Check(SketchServiceOptions o)
-        {
-            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-            System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new(o), results, validateAllProperties: true);
-            return results;
-        }
-        Assert.Empty(Check(new SketchServiceOptions()));
-        Assert.Equal(["DefaultTemperature (3) must be at most MaxTemperature (2)"], Check(new SketchServiceOptions { DefaultTemperature = 3, MaxTemperature = 2 }).Select(r => r.ErrorMessage));
-        Assert.Equal(["DefaultSteps (500) must be at most MaxSteps (100)"], Check(new SketchServiceOptions { DefaultSteps = 500, MaxSteps = 100 }).Select(r => r.ErrorMessage));
-    }
-
     private sealed class LevelLogger : ILogger<ApiProblemHandler>
     {
         public List<LogLevel> Levels { get; } = [];
