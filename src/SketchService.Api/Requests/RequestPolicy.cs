@@ -150,9 +150,9 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         var m => throw ApiProblem.Invalid("method", $"must be slerp or lerp; got '{ProblemSetup.Echo(m)}'"),
     };
 
-    /// <summary>A sketch in model space and the map back to the caller's coordinates.</summary>
-    public (StrokePoint[] Points, SketchSpace Space) Sketch(SketchInput? input, ServedModel model, string field, bool wholeDrawing) =>
-        SketchSpace.Read(input, model.Model.Manifest, Settings.MaxPoints, Settings.MaxCoordinate, field, wholeDrawing);
+    /// <summary>A sketch in model space and the map back to the caller's coordinates; <paramref name="partial"/>: only the start of a drawing (/complete's).</summary>
+    public (StrokePoint[] Points, SketchSpace Space) Sketch(SketchInput? input, ServedModel model, string field, bool partial) =>
+        SketchSpace.Read(input, model.Model.Manifest, Settings.MaxPoints, Settings.MaxCoordinate, field, partial);
 
     /// <summary>
     /// How the answer is sent: <c>?format=</c> wins; else the Accept header picks among the types the endpoint can send
@@ -304,7 +304,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             if (given != 1) throw ApiProblem.Invalid(field, "give exactly one of z, strokes or polylines");
             result[i] = op.Z is not null
                 ? new Operand(field, Latent(op.Z, model, $"{field}.z"), null)
-                : new Operand(field, null, Sketch(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model, field, wholeDrawing: true).Points);
+                : new Operand(field, null, Sketch(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model, field, partial: false).Points);
         }
         return result;
     }

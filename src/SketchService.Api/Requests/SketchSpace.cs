@@ -29,10 +29,10 @@ public sealed class SketchSpace
     /// <summary>
     /// Validates <paramref name="input"/> (reporting errors under <paramref name="field"/>) and converts it to model
     /// space. Polylines map their <see cref="SketchInput.Frame"/> to the model's drawing_extent; without a frame, a
-    /// <paramref name="wholeDrawing"/> (to encode) is resized to its own bounding box, and a partial one (to continue)
-    /// is taken to be in Quick Draw's 0–255 frame, so it is not enlarged as if it were whole.
+    /// whole drawing (to encode) is resized to its own bounding box, and a <paramref name="partial"/> one (the start of a
+    /// drawing, to continue) is taken to be in Quick Draw's 0–255 frame, so it is not enlarged as if it were whole.
     /// </summary>
-    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, int maxPoints, double maxCoordinate, string field, bool wholeDrawing)
+    public static (StrokePoint[] Model, SketchSpace Space) Read(SketchInput? input, ModelManifest manifest, int maxPoints, double maxCoordinate, string field, bool partial)
     {
         if (input is null) throw ApiProblem.Invalid(field, "a sketch is required: give 'strokes' (stroke-3) or 'polylines'");
         if ((input.Strokes is null) == (input.Polylines is null))
@@ -78,7 +78,7 @@ public sealed class SketchSpace
         var box = StrokeFormats.Bounds(lines);
         var extent = Math.Max(box.Width, box.Height);
         var resize = input.Frame is { } given ? manifest.DrawingExtent / given
-            : !wholeDrawing ? manifest.DrawingExtent / QuickDrawFrame
+            : partial ? manifest.DrawingExtent / QuickDrawFrame
             : extent > 0 ? manifest.DrawingExtent / extent : 1.0;
         // The drawing's first point becomes the origin, so the first stroke-3 offset is (0, 0): training data
         // start with an ordinary small offset, and a jump from some corner would be an input the model never saw.

@@ -76,7 +76,7 @@ public static class CompleteEndpoints
     {
         var deadline = policy.Deadline();
         var model = policy.Model(request.Model);
-        var (prefix, space) = policy.Sketch(request.Sketch, model, "sketch", wholeDrawing: false);
+        var (prefix, space) = policy.Sketch(request.Sketch, model, "sketch", partial: true);
         var samples = policy.Samples(request.Samples);
         var temperature = policy.Temperature(request.Temperature);
         var steps = policy.Steps(request.MaxSteps);

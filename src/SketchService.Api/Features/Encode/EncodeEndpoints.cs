@@ -23,7 +23,7 @@ public static class EncodeEndpoints
     {
         var model = policy.Model(request.Model);
         RequestPolicy.RequireEncoder(model, "encode a sketch");
-        var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", wholeDrawing: true);
+        var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", partial: false);
         RequestPolicy.Format(format, http.Request, draws: false); // after the sketch, as /complete: a bad input is a 400 whatever the Accept header
         policy.Cost(model, WorkCost.Encode([sketch.Length]), 1, 0);
         var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted, Callers.Of(http)))[0];
