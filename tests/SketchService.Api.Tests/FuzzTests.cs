@@ -223,7 +223,7 @@ public sealed class FuzzTests(ApiFactory app)
         var body = endpoint switch
         {
             "/encode" => $"{{{common},\"sketch\":{Sketch()}}}",
-            "/complete" => $"{{{common},\"sketch\":{Sketch()},\"samples\":{Number(rng.Next(1, 5))},\"condition\":{JsonSerializer.Serialize(Pick(["auto", "none", "z", "encoding", "bogus"]))}{(rng.Next(3) == 0 ? $",\"z\":{Z(zSize)}" : "")}}}",
+            "/complete" => $"{{{common},\"sketch\":{Sketch()},\"samples\":{Number(rng.Next(1, 5))},\"condition\":{JsonSerializer.Serialize(Pick(["auto", "none", "z", "encoding", "prior", "bogus"]))}{(rng.Next(3) == 0 ? $",\"z\":{Z(zSize)}" : "")}}}",
             "/decode" => $"{{{common},\"z\":{Z(zSize)},\"samples\":{Number(rng.Next(1, 4))}}}",
             "/generate" => $"{{{common},\"samples\":{Number(rng.Next(1, 4))}}}",
             "/interpolate" => $"{{{common},\"from\":{{\"strokes\":{Strokes()}}},\"to\":{{\"z\":{Z(zSize)}}},\"n\":{Number(rng.Next(2, 6))},\"method\":{JsonSerializer.Serialize(Pick(["slerp", "lerp", "cubic"]))}}}",

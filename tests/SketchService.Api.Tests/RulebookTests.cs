@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using System.Net.Http.Json;
@@ -281,6 +282,24 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Contains("JSON only", (string)problem!["errors"]!["format"]![0]!);
         var (json, _) = await client.PostJson("/encode?format=json", body);
         Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+    }
+
+    [Fact]
+    public async Task Complete_with_condition_prior_takes_the_data_priors_z_that_makes_the_sketch_most_likely()
+    {
+        using var client = app.Client();
+        var sketch = new { polylines = new[] { new[] { new[] { 60f, 120, 180, 200, 180, 120, 60 }, new[] { 80f, 60, 70, 110, 150, 160, 120 } } } };
+        var body = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch, condition = "prior", seed = 11, max_steps = 40 }, app.Json);
+        Assert.Equal("prior", body.Condition);
+        var sheep = app.Services.GetRequiredService<SketchService.Runtime.Models.ModelStore>().Models["sheep"].Model;
+        var candidates = SketchService.Runtime.Decoding.LatentSelection.Draw(sheep, 11);
+        Assert.Contains(candidates, c => c.SequenceEqual(body.Z!));
+        var again = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch, condition = "prior", seed = 11, max_steps = 40 }, app.Json);
+        Assert.Equal(body.Z, again.Z); // the seed draws the candidates too
+        // A model folder without prior.json has nothing to draw from.
+        var (none, problem) = await client.PostJson("/complete", new { model = "tiny", sketch, condition = "prior", max_steps = 3 });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, none.StatusCode);
+        Assert.Contains("no data prior", (string)problem!["detail"]!);
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

@@ -4,6 +4,7 @@ using SketchService.Api.Responses;
 using SketchService.Core.Latent;
 using SketchService.Core.Strokes;
 using SketchService.Runtime;
+using SketchService.Runtime.Decoding;
 using SketchService.Runtime.Models;
 using SketchService.Runtime.Scheduling;
 
@@ -116,16 +117,17 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     /// <summary>
     /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
-    /// partial drawing) or "none" (a decoder-only model). The default, "auto", is z when one is given, else the
-    /// encoding for a VAE and none for a decoder-only model. Returns the condition and the z (only for "z").
+    /// partial drawing), "prior" (of draws from the model's data prior, the z under which the decoder finds the sketch
+    /// most likely: <see cref="LatentSelection"/>) or "none" (a decoder-only model). The default, "auto", is z when one is
+    /// given, else the encoding for a VAE and none for a decoder-only model. Returns the condition and the z (only for "z").
     /// </summary>
     public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
     {
         var condition = (value ?? "auto").ToLowerInvariant() switch
         {
             "auto" => z is not null ? "z" : model.IsVae ? "encoding" : "none",
-            var c when c is "z" or "encoding" or "none" => c,
-            var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding or none; got '{ProblemSetup.Echo(c)}'"),
+            var c when c is "z" or "encoding" or "prior" or "none" => c,
+            var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding, prior or none; got '{ProblemSetup.Echo(c)}'"),
         };
         switch (condition)
         {
@@ -134,6 +136,11 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
                 return (condition, Latent(z, model, "z"));
             case "encoding":
                 RequireEncoder(model, "condition on the encoding of the sketch");
+                break;
+            case "prior":
+                RequireEncoder(model, "condition on a z from its prior");
+                if (model.Model.Prior is null)
+                    throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}) to draw z from; use condition encoding");
                 break;
             default:
                 if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");

@@ -31,4 +31,10 @@ public sealed record DecodeOptions
     /// told the prefix is the start of a drawing (<see cref="Models.SketchModel.ReadsPartial"/>); <see cref="Z"/> stays null.
     /// </summary>
     public bool ZFromPrefix { get; init; }
+
+    /// <summary>
+    /// VAE: z is the one of these codes under which the decoder finds <see cref="Prefix"/> most likely
+    /// (<see cref="LatentSelection"/>), chosen by the scheduler's encoder lane before decoding starts; <see cref="Z"/> stays null.
+    /// </summary>
+    public IReadOnlyList<float[]>? ZCandidates { get; init; }
 }

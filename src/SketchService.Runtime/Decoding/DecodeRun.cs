@@ -41,7 +41,10 @@ public sealed class DecodeRun
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSteps, 1, nameof(options.MaxSteps));
         if (options.ZFromPrefix && (!m.IsVae || options.Z is not null || options.Prefix is not { Count: > 0 }))
             throw new ArgumentException("z from the prefix needs a vae, a prefix and no z given", nameof(options));
-        if (m.IsVae != (options.Z is not null || options.ZFromPrefix))
+        if (options.ZCandidates is { } candidates
+            && (!m.IsVae || options.Z is not null || options.ZFromPrefix || options.Prefix is not { Count: > 0 } || candidates.Count == 0 || candidates.Any(c => c.Length != m.LatentSize)))
+            throw new ArgumentException($"z among candidates needs a vae, a prefix, no z given or encoded, and candidates of {m.LatentSize} numbers", nameof(options));
+        if (m.IsVae != (options.Z is not null || options.ZFromPrefix || options.ZCandidates is not null))
             throw new ArgumentException(m.IsVae ? $"{model.Id} is a vae: give one z, or one per sample" : $"{model.Id} is decoder-only: it takes no z", nameof(options));
         if (options.Z is { } z)
         {
@@ -105,8 +108,8 @@ public sealed class DecodeRun
 
     public Deadline Deadline { get; }
 
-    /// <summary>Whether the run still waits for its z (<see cref="DecodeOptions.ZFromPrefix"/>).</summary>
-    public bool NeedsZ => RowZ is null && Options.ZFromPrefix;
+    /// <summary>Whether the run still waits for its z (<see cref="DecodeOptions.ZFromPrefix"/>, <see cref="DecodeOptions.ZCandidates"/>).</summary>
+    public bool NeedsZ => RowZ is null && (Options.ZFromPrefix || Options.ZCandidates is not null);
 
     /// <summary>The sketch whose encoding is the z of every sample (<see cref="DecodeOptions.ZFromPrefix"/>).</summary>
     internal StrokePoint[] Prefix => prefix;
@@ -120,7 +123,7 @@ public sealed class DecodeRun
     /// <summary>The z of each row (VAE) or null.</summary>
     internal IReadOnlyList<float[]>? RowZ { get; private set; }
 
-    /// <summary>Sets every sample's z to the prefix's encoding (<see cref="DecodeOptions.ZFromPrefix"/>), before the run takes rows.</summary>
+    /// <summary>Sets every sample's z to the prefix's encoding or chosen candidate, before the run takes rows.</summary>
     internal void UseEncoding(float[] mu) => RowZ = [.. Enumerable.Repeat(mu, Samples)];
 
     /// <summary>Why the run must stop now (its client went away, or its deadline passed), or null.</summary>

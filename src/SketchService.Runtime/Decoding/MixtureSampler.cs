@@ -62,6 +62,40 @@ public sealed class MixtureSampler(int seed)
         return new PenPoint((float)dx, (float)dy, pen);
     }
 
+    /// <summary>
+    /// log p(point | parameters) at τ 1: the pen state's log-softmax plus the log density of (dx, dy) under the mixture
+    /// (the pen term alone for an end point, which has no offset). What <see cref="LatentSelection"/> scores a prefix by.
+    /// </summary>
+    public static double LogLikelihood(ReadOnlySpan<float> parameters, float dx, float dy, PenState pen)
+    {
+        int m = (parameters.Length - 3) / 6;
+        var logPen = parameters[(int)pen] - LogSumExp(parameters[..3]);
+        if (pen == PenState.End) return logPen;
+        var logPiNorm = LogSumExp(parameters.Slice(3, m));
+        Span<double> terms = stackalloc double[m];
+        double best = double.NegativeInfinity;
+        for (int k = 0; k < m; k++)
+        {
+            double muX = parameters[3 + m + k], muY = parameters[3 + 2 * m + k];
+            double sigmaX = Math.Exp(parameters[3 + 3 * m + k]), sigmaY = Math.Exp(parameters[3 + 4 * m + k]), rho = Math.Tanh(parameters[3 + 5 * m + k]);
+            double zx = (dx - muX) / sigmaX, zy = (dy - muY) / sigmaY, oneMinus = Math.Max(1e-6, 1 - rho * rho);
+            terms[k] = parameters[3 + k] - logPiNorm
+                       - (zx * zx + zy * zy - 2 * rho * zx * zy) / (2 * oneMinus) - Math.Log(2 * Math.PI * sigmaX * sigmaY * Math.Sqrt(oneMinus));
+            best = Math.Max(best, terms[k]);
+        }
+        double sum = 0;
+        foreach (var t in terms) sum += Math.Exp(t - best);
+        return logPen + best + Math.Log(sum);
+    }
+
+    private static double LogSumExp(ReadOnlySpan<float> values)
+    {
+        double max = double.NegativeInfinity, sum = 0;
+        foreach (var v in values) max = Math.Max(max, v);
+        foreach (var v in values) sum += Math.Exp(v - max);
+        return max + Math.Log(sum);
+    }
+
     /// <summary>Samples an index from softmax(logits / τ), or takes the argmax at τ = 0. One exp per logit, no heap allocation.</summary>
     private int Choose(ReadOnlySpan<float> logits, float temperature)
     {

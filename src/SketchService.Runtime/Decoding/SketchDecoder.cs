@@ -15,7 +15,8 @@ public sealed class SketchDecoder : IDisposable
     public SketchDecoder(SketchModel model, DecodeOptions options, CancellationToken cancellationToken = default)
     {
         run = new DecodeRun(model, options);
-        if (run.NeedsZ) run.UseEncoding(model.Encode([run.Prefix], [true])[0].Mu); // the start of a drawing, to be completed
+        if (run.NeedsZ) // the start of a drawing, to be completed
+            run.UseEncoding(options.ZCandidates is { } candidates ? candidates[LatentSelection.MostLikely(model, run.Prefix, candidates)] : model.Encode([run.Prefix], [true])[0].Mu);
         batch = new DecodeBatch(model, run.Samples);
         try
         {

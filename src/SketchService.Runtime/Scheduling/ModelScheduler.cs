@@ -305,14 +305,26 @@ public sealed class ModelScheduler : IDisposable
                 continue;
             }
 
-            // run
-            IReadOnlyList<LatentCode> codes;
+            // run: encode the sketches of the slice in one encoder run; a draw that chooses its z among candidates has
+            // its prefix scored by the decoder instead
+            var codes = new LatentCode[slice.Count];
             try
             {
-                // A draw's prefix is the start of a drawing, to be completed; a sketch sent to be encoded is taken as whole.
-                codes = Model.Encode([.. slice.Select(s => s.Work.Sketches[s.Index])], [.. slice.Select(s => s.Work.Draw is not null)]);
-                Interlocked.Increment(ref encoderRuns);
-                metrics.EncoderBatch(Model.Id, slice.Count);
+                var encode = Enumerable.Range(0, slice.Count).Where(k => slice[k].Work.Draw?.Options.ZCandidates is null).ToList();
+                if (encode.Count > 0)
+                {
+                    // A draw's prefix is the start of a drawing, to be completed; a sketch sent to be encoded is taken as whole.
+                    var encoded = Model.Encode([.. encode.Select(k => slice[k].Work.Sketches[slice[k].Index])], [.. encode.Select(k => slice[k].Work.Draw is not null)]);
+                    for (int e = 0; e < encode.Count; e++) codes[encode[e]] = encoded[e];
+                    Interlocked.Increment(ref encoderRuns);
+                    metrics.EncoderBatch(Model.Id, encode.Count);
+                }
+                for (int k = 0; k < slice.Count; k++)
+                    if (slice[k].Work.Draw?.Options.ZCandidates is { } candidates)
+                    {
+                        var chosen = candidates[LatentSelection.MostLikely(Model, slice[k].Work.Sketches[slice[k].Index], candidates)];
+                        codes[k] = new LatentCode(chosen, new float[chosen.Length]);
+                    }
             }
             catch (Exception e)
             {

@@ -91,6 +91,41 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
     }
 
     [Fact]
+    public void The_mixture_log_likelihood_is_the_pen_softmax_plus_the_bivariate_normal_density()
+    {
+        // One component (M = 1): pen logits, π logit, μx, μy, log σx, log σy, atanh ρ.
+        float rho = 0.5f;
+        float[] row = [1f, 0f, -1f, 0.3f, 0.2f, -0.1f, MathF.Log(0.5f), MathF.Log(2f), MathF.Atanh(rho)];
+        var penLog = 0 - Math.Log(Math.Exp(1) + Math.Exp(0) + Math.Exp(-1)); // pen up
+        double zx = (0.7 - 0.2) / 0.5, zy = (-0.4 + 0.1) / 2;
+        var density = -(zx * zx + zy * zy - 2 * rho * zx * zy) / (2 * (1 - rho * rho)) - Math.Log(2 * Math.PI * 0.5 * 2 * Math.Sqrt(1 - rho * rho));
+        Assert.Equal(penLog + density, MixtureSampler.LogLikelihood(row, 0.7f, -0.4f, PenState.Up), 5);
+        Assert.Equal(-1 - Math.Log(Math.Exp(1) + Math.Exp(0) + Math.Exp(-1)), MixtureSampler.LogLikelihood(row, 9f, 9f, PenState.End), 5);
+    }
+
+    [Fact]
+    public async Task A_draw_whose_z_is_chosen_among_candidates_takes_the_one_that_makes_its_prefix_most_likely()
+    {
+        var sheep = models.Sheep;
+        var candidates = LatentSelection.Draw(sheep, seed: 4);
+        Assert.Equal(LatentSelection.Candidates, candidates.Length);
+        // A drawing decoded from one candidate is, of all of them, most likely under that one.
+        var drawn = SketchDecoder.Decode(sheep, new DecodeOptions { Temperature = 0.1f, MaxSteps = 40, Seed = 2, Z = [candidates[17]] }, Ct)[0].Points;
+        Assert.Equal(17, LatentSelection.MostLikely(sheep, drawn, candidates));
+
+        // Through the scheduler's encoder lane, as alone: the same z and the same completion.
+        using var scheduler = Scheduler(sheep);
+        var prefix = drawn[..25];
+        var options = new DecodeOptions { Temperature = 0.3f, MaxSteps = 30, Seed = 5, Prefix = prefix, ZCandidates = candidates };
+        var result = await scheduler.Draw(options, Deadline.None, cancellationToken: Ct).Result;
+        var chosen = candidates[LatentSelection.MostLikely(sheep, prefix, candidates)];
+        Assert.Equal(chosen, result.Z![0]);
+        Assert.Equal(SketchDecoder.Decode(sheep, options with { ZCandidates = null, Z = [chosen] }, Ct)[0].Points, result.Sketches[0].Points);
+        Assert.Equal(SketchDecoder.Decode(sheep, options, Ct)[0].Points, result.Sketches[0].Points);
+        Assert.Throws<ArgumentException>(() => scheduler.Draw(options with { Prefix = null }, Deadline.None, cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task Encodings_past_their_deadline_or_cancelled_leave_the_queue()
     {
         using var scheduler = Scheduler(models.Sheep, new() { MaxQueuedRequests = 100, MaxEncodeRunPoints = 2000 });

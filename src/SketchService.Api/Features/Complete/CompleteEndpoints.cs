@@ -83,11 +83,14 @@ public static class CompleteEndpoints
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
         var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model);
-        policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding"), samples, prefix.Length);
+        var candidates = condition == "prior" ? LatentSelection.Candidates : 0;
+        policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates), samples, prefix.Length);
+        var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
         {
-            Samples = samples, Temperature = (float)temperature, MaxSteps = steps, Seed = RequestPolicy.Seed(request.Seed),
+            Samples = samples, Temperature = (float)temperature, MaxSteps = steps, Seed = seed,
             Z = z is null ? null : [z], Prefix = prefix, ZFromPrefix = condition == "encoding",
+            ZCandidates = candidates > 0 ? LatentSelection.Draw(model.Model, seed) : null,
         };
         return new CompletePlan(model, decode, deadline, output, condition, temperature, prefix, space);
     }
@@ -151,7 +154,7 @@ public sealed record CompleteRequest
     public string? Model { get; init; }
     [Description("The partial sketch to continue.")]
     public SketchInput? Sketch { get; init; }
-    [Description("auto (default: z if given, else the encoding of the sketch for VAE models, else none), z, encoding, or none (decoder-only models).")]
+    [Description("auto (default: z if given, else the encoding of the sketch for VAE models, else none), z, encoding, prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none (decoder-only models).")]
     public string? Condition { get; init; }
     [Description("Latent vector to condition on (condition z).")]
     public float[]? Z { get; init; }
@@ -167,7 +170,7 @@ public sealed record CompleteRequest
 
 public sealed record CompleteResponse(
     string Model,
-    [property: Description("The conditioning used: z, encoding or none.")] string Condition,
+    [property: Description("The conditioning used: z, encoding, prior or none.")] string Condition,
     [property: Description("The latent z the decoder was conditioned on (null for none).")] float[]? Z,
     int Seed,
     double Temperature,
