@@ -9,7 +9,8 @@ namespace SketchService.Trainer;
 /// What people see, measured: the model draws for three tasks — free samples from its prior (τ 0.5; the data prior
 /// when the folder has one, and then N(0, I) as well), reconstructions
 /// of the test drawings from their encoding (τ 0.1), and completions of the first third of each test drawing's strokes
-/// (τ 0.5, the drawing is prefix + continuation), and the middle frames of interpolations between test drawings
+/// (τ 0.5, the drawing is prefix + continuation; from the prefix's encoding, and from the data prior's z that makes the
+/// prefix most likely when the folder has a data prior), and the middle frames of interpolations between test drawings
 /// (τ 0.1) — and a classifier two-sample test (Lopez-Paz &amp; Oquab 2017) says
 /// how far those drawings are from the real test drawings: a logistic regression on each drawing's features,
 /// cross-validated over 5 folds; 50 % accuracy means it cannot tell them apart, 100 % that it always can. Losses and the
@@ -21,7 +22,7 @@ namespace SketchService.Trainer;
 public static class SketchQuality
 {
     public const string Prior = "prior", StandardPrior = "standard prior", Reconstruction = "reconstruction", Completion = "completion",
-        Interpolation = "interpolation", WhitenedInterpolation = "whitened interpolation";
+        PriorCompletion = "completion from the prior", Interpolation = "interpolation", WhitenedInterpolation = "whitened interpolation";
 
     /// <summary>The drawings of one task, beside the real ones they are judged against.</summary>
     public sealed record TaskDrawings(string Task, float Temperature, StrokePoint[][] Drawings, bool[] Ended);
@@ -50,20 +51,25 @@ public static class SketchQuality
         var again = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.1f, Z = mu, Seed = seed, MaxSteps = m.MaxSeqLen });
         tasks.Add(new(Reconstruction, 0.1f, [.. again.Select(s => s.Points)], [.. again.Select(s => s.Ended)]));
 
+        // Completions from the prefix's encoding (/complete's condition encoding), and from the data prior's z that
+        // makes the prefix most likely (condition prior).
         var prefixes = test.Select(FirstThird).ToArray();
         var prefixMu = LatentRetrieval.EncodeMu(model, prefixes, partial: true);
-        var completed = new StrokePoint[n][];
-        var ended = new bool[n];
-        for (var i = 0; i < n; i++)
+        void Complete(string task, Func<int, DecodeOptions, DecodeOptions> z)
         {
-            var s = SketchDecoder.Decode(model, new DecodeOptions
+            var completed = new StrokePoint[n][];
+            var ended = new bool[n];
+            for (var i = 0; i < n; i++)
             {
-                Temperature = 0.5f, Z = [prefixMu[i]], Prefix = prefixes[i], Seed = seed + i, MaxSteps = Math.Max(1, m.MaxSeqLen - prefixes[i].Length),
-            })[0];
-            completed[i] = [.. prefixes[i], .. s.Points];
-            ended[i] = s.Ended;
+                var options = new DecodeOptions { Temperature = 0.5f, Prefix = prefixes[i], Seed = seed + i, MaxSteps = Math.Max(1, m.MaxSeqLen - prefixes[i].Length) };
+                var s = SketchDecoder.Decode(model, z(i, options))[0];
+                completed[i] = [.. prefixes[i], .. s.Points];
+                ended[i] = s.Ended;
+            }
+            tasks.Add(new(task, 0.5f, completed, ended));
         }
-        tasks.Add(new(Completion, 0.5f, completed, ended));
+        Complete(Completion, (i, o) => o with { Z = [prefixMu[i]] });
+        if (model.Prior is not null) Complete(PriorCompletion, (i, o) => o with { ZCandidates = LatentSelection.Draw(model, o.Seed!.Value) });
 
         // The middle frame (t = 0.5) between each test drawing and the next, as /interpolate draws it (slerp in z), and
         // slerp in the data prior's whitened coordinates, where the training encodings are N(0, I).

@@ -38,7 +38,7 @@ public class EndToEndTests
         // The data prior, fitted to the training birds' encodings, and what people see of each task.
         Assert.Contains(ModelFolder.PriorFile, manifest.Sha256.Keys);
         using (var served = SketchService.Runtime.Models.SketchModel.Load(modelDir)) Assert.Equal(manifest.Dataset!.Train, served.Prior!.Drawings);
-        Assert.Equal(["prior", "standard prior", "reconstruction", "completion", "interpolation", "whitened interpolation"], manifest.Quality!.Select(q => q.Task));
+        Assert.Equal(["prior", "standard prior", "reconstruction", "completion", "completion from the prior", "interpolation", "whitened interpolation"], manifest.Quality!.Select(q => q.Task));
         Assert.All(manifest.Quality!, q =>
         {
             Assert.InRange(q.Accuracy, 0, 1);
