@@ -4,8 +4,13 @@ using SketchService.Client;
 var client = new SketchClient(new Uri(args.FirstOrDefault() ?? "http://localhost:5080"));
 var legs = SketchInput.FromPolylines([Polyline.Of((64, 180), (60, 230)), Polyline.Of((110, 180), (114, 230))]);
 
+var ended = false;
 await foreach (var p in client.StreamCompletionAsync(new CompleteRequest { Sketch = legs, Temperature = 0.5, Seed = 3 }))
-    Console.Write(p.Pen == Pen.End ? "end\n" : $"({p.X:0},{p.Y:0}){(p.Pen == Pen.Up ? " | " : " ")}");
+{
+    ended = p.Pen == Pen.End;
+    Console.Write(ended ? "end" : $"({p.X:0},{p.Y:0}){(p.Pen == Pen.Up ? " | " : " ")}");
+}
+Console.WriteLine(ended ? "" : "(cut at max_steps)");
 
 var sheep = await client.GenerateImageAsync(new GenerateRequest { Samples = 4, Seed = 1 }, ImageFormat.Svg);
 File.WriteAllText("sheep.svg", sheep.Text);

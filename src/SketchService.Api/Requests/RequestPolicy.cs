@@ -119,13 +119,15 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
     /// partial drawing), "prior" (of draws from the model's data prior, the z under which the decoder finds the sketch
     /// most likely: <see cref="LatentSelection"/>) or "none" (a decoder-only model). The default, "auto", is z when one is
-    /// given, else the encoding for a VAE and none for a decoder-only model. Returns the condition and the z (only for "z").
+    /// given, else for a VAE prior where its folder has a data prior (it completes closest to real drawings:
+    /// docs/experiments/sheep.md) and the encoding where it has none, and none for a decoder-only model. Returns the
+    /// condition and the z (only for "z").
     /// </summary>
     public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
     {
         var condition = (value ?? "auto").ToLowerInvariant() switch
         {
-            "auto" => z is not null ? "z" : model.IsVae ? "encoding" : "none",
+            "auto" => z is not null ? "z" : !model.IsVae ? "none" : model.Model.Prior is not null ? "prior" : "encoding",
             var c when c is "z" or "encoding" or "prior" or "none" => c,
             var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding, prior or none; got '{ProblemSetup.Echo(c)}'"),
         };

@@ -154,7 +154,7 @@ public sealed record CompleteRequest
     public string? Model { get; init; }
     [Description("The partial sketch to continue.")]
     public SketchInput? Sketch { get; init; }
-    [Description("auto (default: z if given, else the encoding of the sketch for VAE models, else none), z, encoding, prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none (decoder-only models).")]
+    [Description("auto (default: z if given; else for a VAE prior where it has a data prior, else encoding; none for a decoder-only model), z, encoding (the sketch's own encoding), prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none.")]
     public string? Condition { get; init; }
     [Description("Latent vector to condition on (condition z).")]
     public float[]? Z { get; init; }
