@@ -302,6 +302,23 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Contains("no data prior", (string)problem!["detail"]!);
     }
 
+    [Fact]
+    public async Task Auto_completes_from_the_prior_only_where_its_scoring_fits_the_cost_limit()
+    {
+        // Once: auto's 64 candidate rows over a 300-point sketch put a playground request over MaxRequestCost: a 400.
+        await using var limited = new SettingsFactory(("MaxRequestCost", "20000"));
+        await limited.InitializeAsync();
+        using var client = limited.Client();
+        object Long(int points) => new { strokes = Enumerable.Range(0, points).Select(i => new[] { 2f, i % 2 == 0 ? 1f : -1f, i % 40 == 39 ? 1f : 0f }).ToArray() };
+        var shortOne = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(20), samples = 4, max_steps = 250, seed = 1 }, limited.Json);
+        Assert.Equal("prior", shortOne.Condition);
+        var longOne = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(400), samples = 4, max_steps = 250, seed = 1 }, limited.Json);
+        Assert.Equal("encoding", longOne.Condition); // (4 + 64) × 400 + 4 × 250 would be over 20 000
+        var (refused, problem) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(400), condition = "prior", samples = 4, max_steps = 250 });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("use condition encoding", (string)problem!["errors"]!["max_steps"]![0]!);
+    }
+
     private sealed class LevelLogger : ILogger<ApiProblemHandler>
     {
         public List<LogLevel> Levels { get; } = [];

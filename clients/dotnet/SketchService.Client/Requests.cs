@@ -20,7 +20,7 @@ public sealed record CompleteRequest
     public string? Model { get; init; }
     /// <summary>The partial drawing to continue.</summary>
     public required SketchInput Sketch { get; init; }
-    /// <summary>auto (default), z, encoding or none.</summary>
+    /// <summary>auto (default), z, encoding, prior or none.</summary>
     public string? Condition { get; init; }
     /// <summary>The latent z to condition on (condition z).</summary>
     public float[]? Z { get; init; }

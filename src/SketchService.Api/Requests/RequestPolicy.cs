@@ -119,15 +119,18 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
     /// partial drawing), "prior" (of draws from the model's data prior, the z under which the decoder finds the sketch
     /// most likely: <see cref="LatentSelection"/>) or "none" (a decoder-only model). The default, "auto", is z when one is
-    /// given, else for a VAE prior where its folder has a data prior (it completes closest to real drawings:
-    /// docs/experiments/sheep.md) and the encoding where it has none, and none for a decoder-only model. Returns the
-    /// condition and the z (only for "z").
+    /// given, else for a VAE prior where its folder has a data prior and the request's cost allows it (its completions
+    /// end more often and add more strokes: docs/experiments/sheep.md) and the encoding otherwise, and none for a
+    /// decoder-only model. <paramref name="costOf"/> gives the request's cost under a condition. Returns the condition
+    /// and the z (only for "z").
     /// </summary>
-    public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
+    public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model, Func<string, WorkCost> costOf)
     {
         var condition = (value ?? "auto").ToLowerInvariant() switch
         {
-            "auto" => z is not null ? "z" : !model.IsVae ? "none" : model.Model.Prior is not null ? "prior" : "encoding",
+            // prior where it fits the request's cost limit: its 64 candidate rows over a long sketch may not
+            "auto" => z is not null ? "z" : !model.IsVae ? "none"
+                : model.Model.Prior is not null && model.Scheduler.Affords(costOf("prior")) ? "prior" : "encoding",
             var c when c is "z" or "encoding" or "prior" or "none" => c,
             var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding, prior or none; got '{ProblemSetup.Echo(c)}'"),
         };
@@ -145,7 +148,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
                     throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}) to draw z from; use condition encoding");
                 break;
             default:
-                if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z or encoding");
+                if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z, encoding or prior");
                 break;
         }
         return z is null ? (condition, null) : throw ApiProblem.Invalid("z", "is only used with condition z");
@@ -219,8 +222,11 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             throw ApiProblem.Invalid("format", $"a picture shows at most {SketchResults.MaxPictureSketches} sketches (5 × 4 cells of 256 px); this request would draw {sketches}: ask for json");
     }
 
-    /// <summary>The whole request's work, checked by its model's scheduler before any of it starts (400 naming the limit).</summary>
-    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints)
+    /// <summary>
+    /// The whole request's work, checked by its model's scheduler before any of it starts (400 naming the limit);
+    /// <paramref name="candidates"/>: the decoder rows that score the prefix (/complete's condition prior).
+    /// </summary>
+    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints, int candidates = 0)
     {
         try
         {
@@ -228,9 +234,12 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         }
         catch (CostLimitException e)
         {
-            var maxSteps = Math.Max(0, (e.Limit - cost.EncoderSteps) / samples - prefixPoints);
+            var maxSteps = (e.Limit - cost.EncoderSteps - (long)candidates * prefixPoints) / samples - prefixPoints;
+            var hint = maxSteps >= 1
+                ? $"with {samples} sample(s), {prefixPoints} prefix points and {cost.EncoderSteps} points to encode{(candidates > 0 ? $", scored under {candidates} candidate z's" : "")}, max_steps can be at most {maxSteps}"
+                : $"{prefixPoints} prefix points{(candidates > 0 ? $" scored under {candidates} candidate z's" : "")} leave no steps to draw: send a shorter sketch{(candidates > 0 ? " or use condition encoding" : "")}";
             throw new ApiProblem(StatusCodes.Status400BadRequest, "Request too costly", $"{e.Message} (SketchService:MaxRequestCost)",
-                new Dictionary<string, string[]> { ["max_steps"] = [$"with {samples} sample(s), {prefixPoints} prefix points and {cost.EncoderSteps} points to encode, max_steps can be at most {maxSteps}"] },
+                new Dictionary<string, string[]> { ["max_steps"] = [hint] },
                 new Dictionary<string, object?> { ["cost"] = cost.Total, ["limit"] = e.Limit });
         }
     }

@@ -111,7 +111,7 @@ public sealed class DecodeRun
     /// <summary>Whether the run still waits for its z (<see cref="DecodeOptions.ZFromPrefix"/>, <see cref="DecodeOptions.ZCandidates"/>).</summary>
     public bool NeedsZ => RowZ is null && (Options.ZFromPrefix || Options.ZCandidates is not null);
 
-    /// <summary>The sketch whose encoding is the z of every sample (<see cref="DecodeOptions.ZFromPrefix"/>).</summary>
+    /// <summary>The sketch z is found from (<see cref="DecodeOptions.ZFromPrefix"/>, <see cref="DecodeOptions.ZCandidates"/>).</summary>
     internal StrokePoint[] Prefix => prefix;
 
     /// <summary>Set when the first point is sampled: for time-to-first-point.</summary>
@@ -123,8 +123,8 @@ public sealed class DecodeRun
     /// <summary>The z of each row (VAE) or null.</summary>
     internal IReadOnlyList<float[]>? RowZ { get; private set; }
 
-    /// <summary>Sets every sample's z to the prefix's encoding or chosen candidate, before the run takes rows.</summary>
-    internal void UseEncoding(float[] mu) => RowZ = [.. Enumerable.Repeat(mu, Samples)];
+    /// <summary>Sets every sample's z, found from the prefix (its encoding, or the candidate it makes most likely), before the run takes rows.</summary>
+    internal void UseZ(float[] z) => RowZ = [.. Enumerable.Repeat(z, Samples)];
 
     /// <summary>Why the run must stop now (its client went away, or its deadline passed), or null.</summary>
     internal Exception? StoppedBy(long now) =>

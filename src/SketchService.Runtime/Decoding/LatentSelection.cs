@@ -23,27 +23,28 @@ public static class LatentSelection
         return [.. Enumerable.Range(0, Candidates).Select(_ => prior.Sample(rng))];
     }
 
-    /// <summary>The index of the candidate under which the decoder finds <paramref name="prefix"/> most likely (the first of equals).</summary>
-    public static int MostLikely(SketchModel model, IReadOnlyList<StrokePoint> prefix, IReadOnlyList<float[]> candidates)
+    /// <summary>
+    /// The index of the candidate under which the decoder finds <paramref name="prefix"/> most likely (the first of
+    /// equals; a score that is not finite never wins); null when <paramref name="stopped"/> says, between steps, that
+    /// the work is no longer wanted.
+    /// </summary>
+    public static int? MostLikely(SketchModel model, IReadOnlyList<StrokePoint> prefix, IReadOnlyList<float[]> candidates, Func<bool>? stopped = null)
     {
         if (candidates.Count == 0) throw new ArgumentException("no candidates", nameof(candidates));
-        using var state = model.CreateDecoder(candidates.Count, candidates);
+        using var state = model.CreateDecoder(candidates.Count, candidates); // every row starts on S0
         var logLikelihood = new double[candidates.Count];
-        Span<float> input = [0, 0, 1, 0, 0]; // S0, then each prefix point as stroke-5
-        foreach (var p in prefix)
+        for (int i = 0; i < prefix.Count; i++)
         {
-            for (int r = 0; r < state.Rows; r++) input.CopyTo(state.InputOf(r));
+            if (stopped?.Invoke() == true) return null;
+            if (i > 0)
+                for (int r = 0; r < state.Rows; r++) PenPoint.From(prefix[i - 1]).WriteStroke5(state.InputOf(r));
             state.Step();
-            var pen = p.PenLifted ? PenState.Up : PenState.Down;
-            for (int r = 0; r < state.Rows; r++) logLikelihood[r] += MixtureSampler.LogLikelihood(state.ParamsOf(r), p.Dx, p.Dy, pen);
-            input.Clear();
-            input[0] = p.Dx;
-            input[1] = p.Dy;
-            input[p.PenLifted ? 3 : 2] = 1;
+            var point = PenPoint.From(prefix[i]);
+            for (int r = 0; r < state.Rows; r++) logLikelihood[r] += MixtureSampler.LogLikelihood(state.ParamsOf(r), point.Dx, point.Dy, point.Pen);
         }
-        int best = 0;
-        for (int r = 1; r < logLikelihood.Length; r++)
-            if (logLikelihood[r] > logLikelihood[best]) best = r;
-        return best;
+        int best = -1;
+        for (int r = 0; r < logLikelihood.Length; r++)
+            if (double.IsFinite(logLikelihood[r]) && (best < 0 || logLikelihood[r] > logLikelihood[best])) best = r;
+        return Math.Max(best, 0);
     }
 }

@@ -16,7 +16,7 @@ public sealed class SketchDecoder : IDisposable
     {
         run = new DecodeRun(model, options);
         if (run.NeedsZ) // the start of a drawing, to be completed
-            run.UseEncoding(options.ZCandidates is { } candidates ? candidates[LatentSelection.MostLikely(model, run.Prefix, candidates)] : model.Encode([run.Prefix], [true])[0].Mu);
+            run.UseZ(options.ZCandidates is { } candidates ? candidates[LatentSelection.MostLikely(model, run.Prefix, candidates)!.Value] : model.Encode([run.Prefix], [true])[0].Mu);
         batch = new DecodeBatch(model, run.Samples);
         try
         {

@@ -18,8 +18,9 @@ namespace SketchService.Runtime.Scheduling;
 /// (schedule → run → update): the encoder lane packs waiting sketches into runs of at most
 /// <see cref="SchedulerOptions.MaxEncodeRunPoints"/> padded points, the oldest first and then the shortest, so that no
 /// request holds the encoder for long, a short one is not stuck behind long ones, and a run's memory is bounded; the decoder lane steps every live row of every draw together (continuous batching, as
-/// Orca and vLLM do). A draw whose z is its prefix's encoding passes from the first lane to the second without leaving
-/// the scheduler. The lanes run side by side, so encodings never stall the rows being drawn.</item>
+/// Orca and vLLM do). A draw whose z is found from its prefix — its encoding, or the candidate z under which the decoder
+/// finds it most likely (scored on the encoder lane, one such draw a run) — passes from the first lane to the second
+/// without leaving the scheduler. The lanes run side by side, so encodings never stall the rows being drawn.</item>
 /// <item>Stopping: work whose client went away or whose <see cref="Deadline"/> passed leaves its queue or its rows at
 /// the next step of its lane, failing with <see cref="OperationCanceledException"/> or <see cref="DeadlineExceededException"/>.</item>
 /// </list>
@@ -87,10 +88,13 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>Encoder runs so far (each covers every sketch it packed).</summary>
     public long EncoderRuns => Interlocked.Read(ref encoderRuns);
 
+    /// <summary>Whether one request may take this much work.</summary>
+    public bool Affords(WorkCost cost) => cost.Total <= options.MaxRequestCost;
+
     /// <summary>Refuses (<see cref="CostLimitException"/>, counted as cost_limit) a request whose whole work is more than one request may take.</summary>
     public void CheckCost(WorkCost cost)
     {
-        if (cost.Total <= options.MaxRequestCost) return;
+        if (Affords(cost)) return;
         metrics.Failure(Model.Id, "cost_limit");
         throw new CostLimitException(cost, options.MaxRequestCost);
     }
@@ -243,7 +247,7 @@ public sealed class ModelScheduler : IDisposable
 
     // ---- encoder lane ------------------------------------------------------------------------------------------------
 
-    /// <summary>The sketches of one request still to encode: an encoding, or a draw whose z is its prefix's encoding.</summary>
+    /// <summary>The sketches of one request still to encode or score: an encoding, or a draw whose z is found from its prefix.</summary>
     private sealed class EncodeWork(StrokePoint[][] sketches, DecodeRun? draw, Deadline deadline, CancellationToken token)
     {
         public StrokePoint[][] Sketches { get; } = sketches;
@@ -319,18 +323,32 @@ public sealed class ModelScheduler : IDisposable
                     Interlocked.Increment(ref encoderRuns);
                     metrics.EncoderBatch(Model.Id, encode.Count);
                 }
-                for (int k = 0; k < slice.Count; k++)
-                    if (slice[k].Work.Draw?.Options.ZCandidates is { } candidates)
-                    {
-                        var chosen = candidates[LatentSelection.MostLikely(Model, slice[k].Work.Sketches[slice[k].Index], candidates)];
-                        codes[k] = new LatentCode(chosen, new float[chosen.Length]);
-                    }
             }
             catch (Exception e)
             {
                 logger.LogError(e, "Encoder run of {Model} failed over {Sketches} sketches", Model.Id, slice.Count);
                 foreach (var work in slice.Select(s => s.Work).Distinct()) Stop(work, e, "error");
                 continue;
+            }
+
+            // A draw that chooses its z among candidates (at most one per slice: Pack) is scored on its own, stopping
+            // between decoder steps when its client goes or its deadline passes; its failure is its own.
+            for (int k = 0; k < slice.Count; k++)
+            {
+                if (slice[k].Work.Draw?.Options.ZCandidates is not { } candidates) continue;
+                var work = slice[k].Work;
+                try
+                {
+                    var scored = Stopwatch.GetTimestamp();
+                    if (LatentSelection.MostLikely(Model, work.Sketches[slice[k].Index], candidates, () => work.StoppedBy(Stopwatch.GetTimestamp()) is not null) is { } best)
+                        codes[k] = new LatentCode(candidates[best], new float[candidates[best].Length]);
+                    metrics.Scoring(Model.Id, Stopwatch.GetElapsedTime(scored).TotalSeconds);
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "Scoring {Candidates} candidate z of {Model} failed", candidates.Count, Model.Id);
+                    Stop(work, e, "error");
+                }
             }
 
             // update: hand each code to its work; a finished encoding completes, a finished draw's prefix goes to the rows
@@ -342,6 +360,11 @@ public sealed class ModelScheduler : IDisposable
                 {
                     var (work, index) = slice[k];
                     if (work.Over) continue;
+                    if (codes[k] is null) // a scoring stopped early: the stop check below says why
+                    {
+                        failed.Add((work, work.StoppedBy(Stopwatch.GetTimestamp()) ?? new OperationCanceledException()));
+                        continue;
+                    }
                     work.Codes[index] = codes[k];
                     if (++work.Encoded < work.Sketches.Length) continue;
                     if ((stopped ?? work.StoppedBy(Stopwatch.GetTimestamp())) is { } why)
@@ -352,7 +375,7 @@ public sealed class ModelScheduler : IDisposable
                     work.Over = true;
                     if (work.Draw is { } run)
                     {
-                        run.UseEncoding(work.Codes[0].Mu);
+                        run.UseZ(work.Codes[0].Mu);
                         rowQueue.AddLast(run);
                         toRows = true;
                     }
@@ -386,9 +409,11 @@ public sealed class ModelScheduler : IDisposable
         int longest = oldest.Sketches[first].Length;
         var shortest = waiting.SelectMany(w => Enumerable.Range(0, w.Sketches.Length).Where(i => !w.Handed[i]).Select(i => (Work: w, Index: i)))
             .OrderBy(c => c.Work.Sketches[c.Index].Length);
+        static bool Scored(EncodeWork w) => w.Draw?.Options.ZCandidates is not null;
         foreach (var (work, index) in shortest)
         {
             if (slice.Count >= options.MaxEncodeBatch) break;
+            if (Scored(work) && slice.Any(s => Scored(s.Work))) continue; // one scoring a slice: it costs a decoder run per prefix point
             int length = Math.Max(longest, work.Sketches[index].Length);
             if (length * (slice.Count + 1) > options.MaxEncodeRunPoints) break; // longer ones fit even less
             longest = length;

@@ -16,7 +16,7 @@ public sealed class SchedulerMetrics : IDisposable
     private readonly Meter meter;
     private readonly UpDownCounter<int> pending, liveRows;
     private readonly Histogram<int> batchSize, encoderBatchSize;
-    private readonly Histogram<double> stepDuration, firstResponse, queueDuration;
+    private readonly Histogram<double> stepDuration, firstResponse, queueDuration, scoringDuration;
     private readonly Counter<long> points, failures;
 
     public SchedulerMetrics(IMeterFactory? factory = null)
@@ -37,6 +37,8 @@ public sealed class SchedulerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         queueDuration = meter.CreateHistogram("sketch.inference.queue_duration", "s", "Time a request waited for decoder rows",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
+        scoringDuration = meter.CreateHistogram("sketch.inference.scoring_duration", "s", "Time the encoder lane spent scoring one sketch under candidate z's (/complete condition prior)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         points = meter.CreateCounter<long>("sketch.inference.points", "{point}", "Points sampled");
         failures = meter.CreateCounter<long>("sketch.inference.request_failure", "{request}",
             "Requests refused or stopped, by reason: queue_full, caller_share, caller_rate, cost_limit, deadline, canceled, shutdown, error");
@@ -50,6 +52,7 @@ public sealed class SchedulerMetrics : IDisposable
         stepDuration.Record(seconds, Tag(model));
     }
     public void EncoderBatch(string model, int sketches) => encoderBatchSize.Record(sketches, Tag(model));
+    public void Scoring(string model, double seconds) => scoringDuration.Record(seconds, Tag(model));
     public void FirstResponse(string model, double seconds) => firstResponse.Record(seconds, Tag(model));
     public void Queued(string model, double seconds) => queueDuration.Record(seconds, Tag(model));
     public void Points(string model, int count) => points.Add(count, Tag(model));

@@ -118,11 +118,13 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         var prefix = drawn[..25];
         var options = new DecodeOptions { Temperature = 0.3f, MaxSteps = 30, Seed = 5, Prefix = prefix, ZCandidates = candidates };
         var result = await scheduler.Draw(options, Deadline.None, cancellationToken: Ct).Result;
-        var chosen = candidates[LatentSelection.MostLikely(sheep, prefix, candidates)];
+        var chosen = candidates[LatentSelection.MostLikely(sheep, prefix, candidates)!.Value];
         Assert.Equal(chosen, result.Z![0]);
         Assert.Equal(SketchDecoder.Decode(sheep, options with { ZCandidates = null, Z = [chosen] }, Ct)[0].Points, result.Sketches[0].Points);
         Assert.Equal(SketchDecoder.Decode(sheep, options, Ct)[0].Points, result.Sketches[0].Points);
         Assert.Throws<ArgumentException>(() => scheduler.Draw(options with { Prefix = null }, Deadline.None, cancellationToken: Ct));
+        // Stopped between steps (the client went): no choice.
+        Assert.Null(LatentSelection.MostLikely(sheep, prefix, candidates, stopped: () => true));
     }
 
     [Fact]

@@ -13,8 +13,9 @@ using SketchService.Runtime.Scheduling;
 namespace SketchService.Api.Features.Complete;
 
 /// <summary>
-/// POST /complete: the request policy makes one draw for the model's scheduler — the sketch as prefix, z given, the
-/// prefix's encoding (found by the scheduler's encoder lane before the rows start) or none — and its points go out
+/// POST /complete: the request policy makes one draw for the model's scheduler — the sketch as prefix, z given, found
+/// from the prefix by the scheduler's encoder lane before the rows start (its encoding, or the data prior's candidate
+/// it makes most likely) or none — and its points go out
 /// as Server-Sent Events as the batch samples them, or whole as JSON, SVG or PNG.
 /// </summary>
 public static class CompleteEndpoints
@@ -82,9 +83,11 @@ public static class CompleteEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
-        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model);
+        WorkCost CostOf(string condition) =>
+            WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: condition == "prior" ? LatentSelection.Candidates : 0);
+        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model, CostOf);
         var candidates = condition == "prior" ? LatentSelection.Candidates : 0;
-        policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates), samples, prefix.Length);
+        policy.Cost(model, CostOf(condition), samples, prefix.Length, candidates);
         var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
         {
