@@ -88,13 +88,10 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>Encoder runs so far (each covers every sketch it packed).</summary>
     public long EncoderRuns => Interlocked.Read(ref encoderRuns);
 
-    /// <summary>Whether one request may take this much work.</summary>
-    public bool Affords(WorkCost cost) => cost.Total <= options.MaxRequestCost;
-
     /// <summary>Refuses (<see cref="CostLimitException"/>, counted as cost_limit) a request whose whole work is more than one request may take.</summary>
     public void CheckCost(WorkCost cost)
     {
-        if (Affords(cost)) return;
+        if (cost.Total <= options.MaxRequestCost) return;
         metrics.Failure(Model.Id, "cost_limit");
         throw new CostLimitException(cost, options.MaxRequestCost);
     }

@@ -83,11 +83,9 @@ public static class CompleteEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
-        WorkCost CostOf(string condition) =>
-            WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: condition == "prior" ? LatentSelection.Candidates : 0);
-        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model, CostOf);
+        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model);
         var candidates = condition == "prior" ? LatentSelection.Candidates : 0;
-        policy.Cost(model, CostOf(condition), samples, prefix.Length, candidates);
+        policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates), samples, prefix.Length, candidates);
         var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
         {
@@ -157,7 +155,7 @@ public sealed record CompleteRequest
     public string? Model { get; init; }
     [Description("The partial sketch to continue.")]
     public SketchInput? Sketch { get; init; }
-    [Description("auto (default: z if given; else for a VAE prior where it has a data prior, else encoding; none for a decoder-only model), z, encoding (the sketch's own encoding), prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none.")]
+    [Description("auto (default: z if given, else the encoding of the sketch for VAE models, else none), z, encoding, prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none (decoder-only models).")]
     public string? Condition { get; init; }
     [Description("Latent vector to condition on (condition z).")]
     public float[]? Z { get; init; }
