@@ -149,9 +149,8 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var member = path.Length == 0 ? name : path == name || path.EndsWith("." + name, StringComparison.Ordinal) ? path : $"{path}.{name}";
             return ApiProblem.Invalid(ProblemSetup.Echo(member), "is not a field of this request (fields are snake_case, e.g. max_steps)");
         }
-        if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
-            return ApiProblem.Invalid(ProblemSetup.Echo(path.Length == 0 ? "body" : path), "is given twice");
         var field = ProblemSetup.Echo(path.Length == 0 ? "body" : path);
+        if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return ApiProblem.Invalid(field, "is given twice");
         if (text.Contains("could not be converted to", StringComparison.Ordinal))
         {
             var type = text[(text.IndexOf("could not be converted to", StringComparison.Ordinal) + 26)..];

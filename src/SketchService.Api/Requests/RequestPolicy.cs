@@ -121,7 +121,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// most likely: <see cref="LatentSelection"/>; its completions end more often and add more strokes, but its scoring
     /// holds the encoder lane, so it is asked for, not the default) or "none" (a decoder-only model). The default,
     /// "auto", is z when one is given, else the encoding for a VAE and none for a decoder-only model. Returns the
-    /// condition and the z (only for "z")
+    /// condition and the z (only for "z").
     /// </summary>
     public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
     {

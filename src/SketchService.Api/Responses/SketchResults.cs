@@ -39,8 +39,8 @@ public static class SketchResults
         var drawn = sketches();
         int[] mine = [.. drawn.Select(_ => given)];
         return format == OutputFormat.Svg
-            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), "image/svg+xml")
-            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), "image/png");
+            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), RequestPolicy.MediaType(OutputFormat.Svg))
+            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), RequestPolicy.MediaType(OutputFormat.Png));
     }
 
     private static int Columns(int n) => Math.Clamp(n, 1, 5);
