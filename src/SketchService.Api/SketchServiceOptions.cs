@@ -62,7 +62,7 @@ public sealed class SketchServiceOptions : IValidatableObject
 
     /// <summary>
     /// Most work one request may ask for, in LSTM steps: the points of every sketch it encodes, plus samples × (prefix
-    /// points + max_steps) decoder steps, plus 64 × prefix points where /complete scores candidate z's (condition prior).
+    /// points + max_steps) decoder steps, plus 16 × prefix points where /complete scores candidate z's (condition prior).
     /// More is a 400 before any work starts.
     /// </summary>
     [Range(1, 1_000_000_000)] public int MaxRequestCost { get; set; } = 20_000;

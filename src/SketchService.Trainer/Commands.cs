@@ -282,7 +282,7 @@ public static class Commands
     {
         var modelDir = new Option<string>("--model") { Description = "The model folder (a VAE).", HelpName = "dir", Required = true };
         var data = DataOption("Fit to these files' training split instead of the data set model.json names.");
-        var command = new Command("fit-prior", $"Fits the data prior — a Gaussian over the training drawings' encodings — and writes it as {ModelFolder.PriorFile} " +
+        var command = new Command("fit-prior", $"Fits the data prior — the mixture of the training drawings' posteriors, and a Gaussian over their μ for whitened interpolation — and writes it as {ModelFolder.PriorFile} " +
                                                "into the model folder (export does this for a new model); /generate then samples z from it.") { modelDir, data };
         command.SetAction(parse =>
         {
@@ -292,7 +292,7 @@ public static class Commands
             var train = ModelData(m, parse.GetValue(data)).Train;
             var prior = Export.FitPrior(folder, train);
             var norm = Math.Sqrt(prior.Mean.Sum(v => (double)v * v));
-            output.Out.WriteLine($"wrote {Path.Combine(folder, ModelFolder.PriorFile)}: fitted to {prior.Drawings} training drawings; |mean| {norm:F2}");
+            output.Out.WriteLine($"wrote {Path.Combine(folder, ModelFolder.PriorFile)}: fitted to {prior.Drawings} training drawings, a mixture of {prior.Encodings.Count(prior.Size)}; |mean| {norm:F2}");
             return 0;
         });
         return command;

@@ -93,11 +93,11 @@ public static class Export
         return (manifest, losses with { Retrieval = retrieval, Quality = quality });
     }
 
-    /// <summary>Fits the data prior to the encodings of <paramref name="train"/> (model space) by the folder's own encoder, and writes it into the folder.</summary>
+    /// <summary>Fits the data prior to the posteriors of <paramref name="train"/> (model space) by the folder's own encoder, and writes it into the folder.</summary>
     public static LatentPrior FitPrior(string folder, IReadOnlyList<StrokePoint[]> train)
     {
         LatentPrior prior;
-        using (var onnx = SketchModel.Load(folder)) prior = LatentPrior.Fit(LatentRetrieval.EncodeMu(onnx, train));
+        using (var onnx = SketchModel.Load(folder, withPrior: false)) prior = LatentPrior.Fit(LatentRetrieval.Encode(onnx, train));
         ModelWriter.WritePrior(folder, prior);
         return prior;
     }

@@ -1,3 +1,4 @@
+using SketchService.Core.Latent;
 using SketchService.Core.Model;
 using SketchService.Core.Strokes;
 using SketchService.Runtime.Decoding;
@@ -45,20 +46,24 @@ public static class LatentRetrieval
         return new RetrievalFigures(temperature, originals.Length, (double)top1 / originals.Length, (double)top5 / originals.Length);
     }
 
+    /// <summary>μ of every sketch (<see cref="Encode"/>).</summary>
+    internal static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, bool partial = false) =>
+        [.. Encode(model, sketches, partial).Select(c => c.Mu)];
+
     /// <summary>
-    /// μ of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the longest;
-    /// <paramref name="partial"/>: the sketches are starts of drawings, to be completed.
+    /// The posterior of every sketch, encoded in length-sorted chunks so that short sketches are not padded to the
+    /// longest; <paramref name="partial"/>: the sketches are starts of drawings, to be completed.
     /// </summary>
-    internal static float[][] EncodeMu(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, bool partial = false)
+    internal static LatentCode[] Encode(SketchModel model, IReadOnlyList<StrokePoint[]> sketches, bool partial = false)
     {
-        var mu = new float[sketches.Count][];
+        var all = new LatentCode[sketches.Count];
         var order = Enumerable.Range(0, sketches.Count).OrderBy(i => sketches[i].Length).ToArray();
         foreach (var chunk in order.Chunk(64))
         {
             var codes = model.Encode([.. chunk.Select(i => sketches[i])], [.. chunk.Select(_ => partial)]);
-            for (int k = 0; k < chunk.Length; k++) mu[chunk[k]] = codes[k].Mu;
+            for (int k = 0; k < chunk.Length; k++) all[chunk[k]] = codes[k];
         }
-        return mu;
+        return all;
     }
 
     private static float Distance2(float[] a, float[] b)

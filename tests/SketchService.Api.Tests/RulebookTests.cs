@@ -303,20 +303,20 @@ public sealed class RulebookTests(ApiFactory app)
     }
 
     [Fact]
-    public async Task A_completion_from_the_prior_counts_its_candidate_rows_in_the_cost_and_says_so()
+    public async Task Auto_completes_from_the_prior_only_where_its_scoring_fits_the_cost_limit()
     {
-        await using var limited = new SettingsFactory(("MaxRequestCost", "20000"));
+        // Once: auto's candidate rows over a long sketch put a playground request over MaxRequestCost: a 400.
+        await using var limited = new SettingsFactory(("MaxRequestCost", "8000"));
         await limited.InitializeAsync();
         using var client = limited.Client();
         object Long(int points) => new { strokes = Enumerable.Range(0, points).Select(i => new[] { 2f, i % 2 == 0 ? 1f : -1f, i % 40 == 39 ? 1f : 0f }).ToArray() };
-        var body = new { model = "sheep", sketch = Long(400), samples = 4, max_steps = 250, seed = 1 };
-        Assert.Equal("encoding", (await client.PostOk<CompleteResponse>("/complete", body, limited.Json)).Condition); // auto
-        // (4 + 64) × 400 + 4 × 250 is over 20 000: the hint names the candidates and the way out.
+        var shortOne = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(20), samples = 4, max_steps = 250, seed = 1 }, limited.Json);
+        Assert.Equal("prior", shortOne.Condition);
+        var longOne = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(400), samples = 4, max_steps = 250, seed = 1 }, limited.Json);
+        Assert.Equal("encoding", longOne.Condition); // (4 + 16) × 400 + 4 × 250 would be over 8 000
         var (refused, problem) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(400), condition = "prior", samples = 4, max_steps = 250 });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("use condition encoding", (string)problem!["errors"]!["max_steps"]![0]!);
-        var (fits, _) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(100), condition = "prior", samples = 4, max_steps = 250 });
-        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

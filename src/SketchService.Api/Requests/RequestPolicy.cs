@@ -97,7 +97,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     }
 
     /// <summary>
-    /// Which prior z is sampled from: "data" (the Gaussian of the training drawings' encodings, the default when the
+    /// Which prior z is sampled from: "data" (the mixture of the training drawings' posteriors, the default when the
     /// model folder has one) or "standard" (N(0, I), the default otherwise); "none" for a decoder-only model, which has
     /// no z and takes no prior. Returns the name and the data prior or null.
     /// </summary>
@@ -118,16 +118,19 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// <summary>
     /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
     /// partial drawing), "prior" (of draws from the model's data prior, the z under which the decoder finds the sketch
-    /// most likely: <see cref="LatentSelection"/>; its completions end more often and add more strokes, but its scoring
-    /// holds the encoder lane, so it is asked for, not the default) or "none" (a decoder-only model). The default,
-    /// "auto", is z when one is given, else the encoding for a VAE and none for a decoder-only model. Returns the
-    /// condition and the z (only for "z").
+    /// most likely: <see cref="LatentSelection"/>) or "none" (a decoder-only model). The default, "auto", is z when one is
+    /// given, else for a VAE prior where its folder has a data prior and the request's cost allows it (its completions
+    /// end more often and add more strokes: docs/experiments/sheep.md) and the encoding otherwise, and none for a
+    /// decoder-only model. <paramref name="costOf"/> gives the request's cost under a condition. Returns the condition
+    /// and the z (only for "z").
     /// </summary>
-    public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model)
+    public static (string Condition, float[]? Z) Condition(string? value, float[]? z, ServedModel model, Func<string, WorkCost> costOf)
     {
         var condition = (value ?? "auto").ToLowerInvariant() switch
         {
-            "auto" => z is not null ? "z" : model.IsVae ? "encoding" : "none",
+            // prior where it fits the request's cost limit: its candidate rows over a long sketch may not
+            "auto" => z is not null ? "z" : !model.IsVae ? "none"
+                : model.Model.Prior is not null && model.Scheduler.Affords(costOf("prior")) ? "prior" : "encoding",
             var c when c is "z" or "encoding" or "prior" or "none" => c,
             var c => throw ApiProblem.Invalid("condition", $"must be auto, z, encoding, prior or none; got '{ProblemSetup.Echo(c)}'"),
         };

@@ -12,8 +12,9 @@ public static class ModelFolder
     public const string DecoderStepFile = "decoder_step.onnx";
 
     /// <summary>
-    /// prior.json (optional, VAE only): the Gaussian of the training drawings' encodings (<see cref="Latent.LatentPrior"/>),
-    /// from which /generate samples z; listed with its sha256 in model.json when present.
+    /// prior.json (optional, VAE only): where the training drawings encode (<see cref="Latent.LatentPrior"/>: a mixture
+    /// of their posteriors, and a Gaussian over their μ), from which /generate samples z; listed with its sha256 in
+    /// model.json when present.
     /// </summary>
     public const string PriorFile = "prior.json";
 

@@ -8,12 +8,16 @@ namespace SketchService.Runtime.Decoding;
 /// prior), the one under which the decoder, teacher-forced over the prefix at τ 1, gives it the highest likelihood —
 /// p(z | prefix) ∝ p(prefix | z) p(z) with the prior as the proposal. A completion from that z starts as the person
 /// did and goes on as whole drawings do (legs, a head), where the prefix's own encoding is the code of a drawing that is
-/// only its start (docs/experiments/sheep.md). One decoder row per candidate, stepped over the prefix together.
+/// only its start (docs/experiments/sheep.md). One decoder row per candidate; the prefixes of several requests are
+/// stepped together in one batch.
 /// </summary>
 public static class LatentSelection
 {
-    /// <summary>How many codes are drawn from the data prior to choose among.</summary>
-    public const int Candidates = 64;
+    /// <summary>
+    /// How many codes are drawn from the data prior to choose among. 16 from the sheep's mixture prior complete as well
+    /// as 64 within the measure's scatter (70.0 % against 68.7 % told apart) at a quarter of the rows.
+    /// </summary>
+    public const int Candidates = 16;
 
     /// <summary><see cref="Candidates"/> draws from the model's data prior, from a seed: the same request gets the same z.</summary>
     public static float[][] Draw(SketchModel model, int seed)
@@ -23,28 +27,56 @@ public static class LatentSelection
         return [.. Enumerable.Range(0, Candidates).Select(_ => prior.Sample(rng))];
     }
 
+    /// <summary>One prefix and the codes to choose its z among.</summary>
+    public readonly record struct Choice(IReadOnlyList<StrokePoint> Prefix, IReadOnlyList<float[]> Candidates);
+
     /// <summary>
-    /// The index of the candidate under which the decoder finds <paramref name="prefix"/> most likely (the first of
-    /// equals; a score that is not finite never wins); null when <paramref name="stopped"/> says, between steps, that
-    /// the work is no longer wanted.
+    /// For each choice, the index of the candidate under which the decoder finds its prefix most likely (the first of
+    /// equals; a score that is not finite never wins), or null where <paramref name="stopped"/> says, between steps, that
+    /// the choice is no longer wanted. All rows step together until the longest prefix is read; a shorter prefix's rows
+    /// idle after its end, so callers batch prefixes of like length.
     /// </summary>
-    public static int? MostLikely(SketchModel model, IReadOnlyList<StrokePoint> prefix, IReadOnlyList<float[]> candidates, Func<bool>? stopped = null)
+    public static int?[] MostLikely(SketchModel model, IReadOnlyList<Choice> choices, Func<int, bool>? stopped = null)
     {
-        if (candidates.Count == 0) throw new ArgumentException("no candidates", nameof(candidates));
-        using var state = model.CreateDecoder(candidates.Count, candidates); // every row starts on S0
-        var logLikelihood = new double[candidates.Count];
-        for (int i = 0; i < prefix.Count; i++)
+        if (choices.Any(c => c.Candidates.Count == 0)) throw new ArgumentException("a choice has no candidates", nameof(choices));
+        var first = new int[choices.Count + 1]; // choice g owns rows first[g] .. first[g + 1] - 1
+        for (int g = 0; g < choices.Count; g++) first[g + 1] = first[g] + choices[g].Candidates.Count;
+        using var state = model.CreateDecoder(first[^1], [.. choices.SelectMany(c => c.Candidates)]); // every row starts on S0
+        var logLikelihood = new double[first[^1]];
+        var wanted = Enumerable.Repeat(true, choices.Count).ToArray();
+        int steps = choices.Max(c => c.Prefix.Count);
+        for (int i = 0; i < steps; i++)
         {
-            if (stopped?.Invoke() == true) return null;
-            if (i > 0)
-                for (int r = 0; r < state.Rows; r++) PenPoint.From(prefix[i - 1]).WriteStroke5(state.InputOf(r));
+            for (int g = 0; g < choices.Count; g++)
+                if (wanted[g] && stopped?.Invoke(g) == true) wanted[g] = false;
+            if (!wanted.Contains(true)) break;
+            for (int g = 0; g < choices.Count; g++)
+            {
+                var prefix = choices[g].Prefix;
+                if (i == 0 || i >= prefix.Count) continue; // S0 was set by the decoder; past its end the row idles
+                for (int r = first[g]; r < first[g + 1]; r++) PenPoint.From(prefix[i - 1]).WriteStroke5(state.InputOf(r));
+            }
             state.Step();
-            var point = PenPoint.From(prefix[i]);
-            for (int r = 0; r < state.Rows; r++) logLikelihood[r] += MixtureSampler.LogLikelihood(state.ParamsOf(r), point.Dx, point.Dy, point.Pen);
+            for (int g = 0; g < choices.Count; g++)
+            {
+                if (i >= choices[g].Prefix.Count) continue;
+                var point = PenPoint.From(choices[g].Prefix[i]);
+                for (int r = first[g]; r < first[g + 1]; r++) logLikelihood[r] += MixtureSampler.LogLikelihood(state.ParamsOf(r), point.Dx, point.Dy, point.Pen);
+            }
         }
-        int best = -1;
-        for (int r = 0; r < logLikelihood.Length; r++)
-            if (double.IsFinite(logLikelihood[r]) && (best < 0 || logLikelihood[r] > logLikelihood[best])) best = r;
-        return Math.Max(best, 0);
+        var best = new int?[choices.Count];
+        for (int g = 0; g < choices.Count; g++)
+        {
+            if (!wanted[g]) continue;
+            int top = -1;
+            for (int r = first[g]; r < first[g + 1]; r++)
+                if (double.IsFinite(logLikelihood[r]) && (top < 0 || logLikelihood[r] > logLikelihood[top])) top = r;
+            best[g] = Math.Max(top, first[g]) - first[g];
+        }
+        return best;
     }
+
+    /// <summary>One prefix's choice (<see cref="MostLikely(SketchModel, IReadOnlyList{Choice}, Func{int, bool}?)"/>).</summary>
+    public static int? MostLikely(SketchModel model, IReadOnlyList<StrokePoint> prefix, IReadOnlyList<float[]> candidates, Func<bool>? stopped = null) =>
+        MostLikely(model, [new Choice(prefix, candidates)], stopped is null ? null : _ => stopped())[0];
 }

@@ -42,7 +42,7 @@ public sealed class SketchModel : IDisposable
     /// <summary>Whether the encoder is told which sketches are only the start of a drawing (a model trained with the partial flag).</summary>
     public bool ReadsPartial { get; }
 
-    /// <summary>The Gaussian of the training drawings' encodings (<see cref="ModelFolder.PriorFile"/>), or null: then z is sampled from N(0, I).</summary>
+    /// <summary>Where the training drawings encode (<see cref="ModelFolder.PriorFile"/>), or null: then z is sampled from N(0, I).</summary>
     public LatentPrior? Prior { get; }
 
     internal InferenceSession DecoderStep { get; }
@@ -51,9 +51,10 @@ public sealed class SketchModel : IDisposable
     /// <summary>
     /// Loads and checks a model folder: manifest format version and sizes, the files its kind needs, the sha256 of
     /// every ONNX file against the manifest, and every graph's input/output names, element types and fixed dims.
+    /// <paramref name="withPrior"/> false leaves the data prior unread, for the trainer's fit-prior that replaces it.
     /// </summary>
     /// <exception cref="ModelLoadException">The folder cannot be served; the message says why.</exception>
-    public static SketchModel Load(string folder, InferenceOptions? options = null, ILogger? logger = null)
+    public static SketchModel Load(string folder, InferenceOptions? options = null, ILogger? logger = null, bool withPrior = true)
     {
         options ??= new InferenceOptions();
         logger ??= NullLogger.Instance;
@@ -62,7 +63,7 @@ public sealed class SketchModel : IDisposable
             ? new[] { ModelFolder.EncoderFile, ModelFolder.DecoderInitFile, ModelFolder.DecoderStepFile }
             : [ModelFolder.DecoderStepFile];
         CheckFiles(folder, manifest, files);
-        var prior = ReadPrior(folder, manifest);
+        var prior = withPrior ? ReadPrior(folder, manifest) : null;
 
         using var sessionOptions = CreateSessionOptions(options, logger, out bool usesCuda);
         var sessions = new List<InferenceSession>();
@@ -194,7 +195,7 @@ public sealed class SketchModel : IDisposable
         if (!manifest.Sha256.ContainsKey(ModelFolder.PriorFile)) throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} has no sha256 for {ModelFolder.PriorFile}");
         LatentPrior prior;
         try { prior = LatentPrior.Read(folder); }
-        catch (Exception e) when (e is JsonException or InvalidDataException) { throw new ModelLoadException(folder, $"{ModelFolder.PriorFile} is not a valid prior: {e.Message}", e); }
+        catch (Exception e) when (e is JsonException or InvalidDataException) { throw new ModelLoadException(folder, $"{ModelFolder.PriorFile} is not a valid prior ({e.Message}); sketch-trainer fit-prior writes it anew", e); }
         return prior.Problem(manifest.LatentSize) is { } problem ? throw new ModelLoadException(folder, $"{ModelFolder.PriorFile}: {problem}") : prior;
     }
 

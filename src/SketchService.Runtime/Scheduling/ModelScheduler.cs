@@ -88,10 +88,13 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>Encoder runs so far (each covers every sketch it packed).</summary>
     public long EncoderRuns => Interlocked.Read(ref encoderRuns);
 
+    /// <summary>Whether one request may take this much work.</summary>
+    public bool Affords(WorkCost cost) => cost.Total <= options.MaxRequestCost;
+
     /// <summary>Refuses (<see cref="CostLimitException"/>, counted as cost_limit) a request whose whole work is more than one request may take.</summary>
     public void CheckCost(WorkCost cost)
     {
-        if (cost.Total <= options.MaxRequestCost) return;
+        if (Affords(cost)) return;
         metrics.Failure(Model.Id, "cost_limit");
         throw new CostLimitException(cost, options.MaxRequestCost);
     }
@@ -328,23 +331,24 @@ public sealed class ModelScheduler : IDisposable
                 continue;
             }
 
-            // A draw that chooses its z among candidates (at most one per slice: Pack) is scored on its own, stopping
-            // between decoder steps when its client goes or its deadline passes; its failure is its own.
-            for (int k = 0; k < slice.Count; k++)
+            // The draws of the slice that choose their z among candidates are scored together, stopping between decoder
+            // steps for each whose client goes or whose deadline passes; a failed scoring fails only those draws.
+            var scored = Enumerable.Range(0, slice.Count).Where(k => slice[k].Work.Draw?.Options.ZCandidates is not null).ToList();
+            if (scored.Count > 0)
             {
-                if (slice[k].Work.Draw?.Options.ZCandidates is not { } candidates) continue;
-                var work = slice[k].Work;
+                var choices = scored.Select(k => new LatentSelection.Choice(slice[k].Work.Sketches[slice[k].Index], slice[k].Work.Draw!.Options.ZCandidates!)).ToList();
                 try
                 {
-                    var scored = Stopwatch.GetTimestamp();
-                    if (LatentSelection.MostLikely(Model, work.Sketches[slice[k].Index], candidates, () => work.StoppedBy(Stopwatch.GetTimestamp()) is not null) is { } best)
-                        codes[k] = new LatentCode(candidates[best], new float[candidates[best].Length]);
-                    metrics.Scoring(Model.Id, Stopwatch.GetElapsedTime(scored).TotalSeconds);
+                    var started = Stopwatch.GetTimestamp();
+                    var best = LatentSelection.MostLikely(Model, choices, g => slice[scored[g]].Work.StoppedBy(Stopwatch.GetTimestamp()) is not null);
+                    for (int g = 0; g < scored.Count; g++)
+                        if (best[g] is { } b) codes[scored[g]] = new LatentCode(choices[g].Candidates[b], new float[choices[g].Candidates[b].Length]);
+                    metrics.Scoring(Model.Id, Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
                 catch (Exception e)
                 {
-                    logger.LogError(e, "Scoring {Candidates} candidate z of {Model} failed", candidates.Count, Model.Id);
-                    Stop(work, e, "error");
+                    logger.LogError(e, "Scoring candidate z of {Model} failed for {Draws} draws", Model.Id, scored.Count);
+                    foreach (var k in scored) Stop(slice[k].Work, e, "error");
                 }
             }
 
@@ -392,7 +396,8 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>
     /// Under the gate: the next encoder run. The oldest waiting sketch goes first, so nobody waits for ever; then the
     /// shortest waiting sketches of any request, while the run's padded points (longest × count) and sketch count allow,
-    /// so a short prefix rides with the next run instead of queueing behind every long sketch before it. Work that was
+    /// so a short prefix rides with the next run instead of queueing behind every long sketch before it, and while the
+    /// scorings' candidate rows fit the live rows. Work that was
     /// stopped is left for <see cref="Stop"/>.
     /// </summary>
     private void Pack(List<(EncodeWork Work, int Index)> slice, List<(EncodeWork Work, Exception Why)> failed)
@@ -406,14 +411,17 @@ public sealed class ModelScheduler : IDisposable
         int longest = oldest.Sketches[first].Length;
         var shortest = waiting.SelectMany(w => Enumerable.Range(0, w.Sketches.Length).Where(i => !w.Handed[i]).Select(i => (Work: w, Index: i)))
             .OrderBy(c => c.Work.Sketches[c.Index].Length);
-        static bool Scored(EncodeWork w) => w.Draw?.Options.ZCandidates is not null;
+        // Scorings step one decoder row per candidate: a slice holds at most as many as the draw lane's live rows.
+        static int Rows(EncodeWork w) => w.Draw?.Options.ZCandidates?.Count ?? 0;
+        int scoreRows = Rows(oldest);
         foreach (var (work, index) in shortest)
         {
             if (slice.Count >= options.MaxEncodeBatch) break;
-            if (Scored(work) && slice.Any(s => Scored(s.Work))) continue; // one scoring a slice: it costs a decoder run per prefix point
+            if (Rows(work) > 0 && scoreRows + Rows(work) > options.MaxLiveRows) continue;
             int length = Math.Max(longest, work.Sketches[index].Length);
             if (length * (slice.Count + 1) > options.MaxEncodeRunPoints) break; // longer ones fit even less
             longest = length;
+            scoreRows += Rows(work);
             work.Hand(index);
             slice.Add((work, index));
         }

@@ -37,7 +37,7 @@ public sealed class SchedulerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         queueDuration = meter.CreateHistogram("sketch.inference.queue_duration", "s", "Time a request waited for decoder rows",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
-        scoringDuration = meter.CreateHistogram("sketch.inference.scoring_duration", "s", "Time the encoder lane spent scoring one sketch under candidate z's (/complete condition prior)",
+        scoringDuration = meter.CreateHistogram("sketch.inference.scoring_duration", "s", "Time the encoder lane spent scoring the sketches of one slice under their candidate z's (/complete condition prior)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         points = meter.CreateCounter<long>("sketch.inference.points", "{point}", "Points sampled");
         failures = meter.CreateCounter<long>("sketch.inference.request_failure", "{request}",

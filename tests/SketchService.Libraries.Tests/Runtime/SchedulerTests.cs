@@ -110,8 +110,8 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         var candidates = LatentSelection.Draw(sheep, seed: 4);
         Assert.Equal(LatentSelection.Candidates, candidates.Length);
         // A drawing decoded from one candidate is, of all of them, most likely under that one.
-        var drawn = SketchDecoder.Decode(sheep, new DecodeOptions { Temperature = 0.1f, MaxSteps = 40, Seed = 2, Z = [candidates[17]] }, Ct)[0].Points;
-        Assert.Equal(17, LatentSelection.MostLikely(sheep, drawn, candidates));
+        var drawn = SketchDecoder.Decode(sheep, new DecodeOptions { Temperature = 0.1f, MaxSteps = 40, Seed = 2, Z = [candidates[11]] }, Ct)[0].Points;
+        Assert.Equal(11, LatentSelection.MostLikely(sheep, drawn, candidates));
 
         // Through the scheduler's encoder lane, as alone: the same z and the same completion.
         using var scheduler = Scheduler(sheep);
@@ -125,6 +125,29 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         Assert.Throws<ArgumentException>(() => scheduler.Draw(options with { Prefix = null }, Deadline.None, cancellationToken: Ct));
         // Stopped between steps (the client went): no choice.
         Assert.Null(LatentSelection.MostLikely(sheep, prefix, candidates, stopped: () => true));
+    }
+
+    [Fact]
+    public async Task Prefixes_scored_together_choose_as_each_would_alone()
+    {
+        var sheep = models.Sheep;
+        var choices = Enumerable.Range(0, 4).Select(i =>
+        {
+            var candidates = LatentSelection.Draw(sheep, seed: 20 + i);
+            var drawn = SketchDecoder.Decode(sheep, new DecodeOptions { Temperature = 0.1f, MaxSteps = 60, Seed = i, Z = [candidates[3 * i]] }, Ct)[0].Points;
+            return new LatentSelection.Choice(drawn[..Math.Min(drawn.Length, 6 + 9 * i)], candidates); // of unlike lengths
+        }).ToArray();
+        var alone = choices.Select(c => LatentSelection.MostLikely(sheep, c.Prefix, c.Candidates)).ToArray();
+        Assert.Equal(alone, LatentSelection.MostLikely(sheep, choices));
+        // One stopped between steps: it alone has no choice.
+        Assert.Equal([alone[0], alone[1], null, alone[3]], LatentSelection.MostLikely(sheep, choices, g => g == 2));
+
+        // Through the scheduler, submitted at once (a slice scores as many as the live rows hold): each gets the z it
+        // would get alone.
+        using var scheduler = Scheduler(sheep);
+        var draws = choices.Select((c, i) => scheduler.Draw(new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates },
+            Deadline.None, cancellationToken: Ct)).ToArray();
+        for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
     }
 
     [Fact]

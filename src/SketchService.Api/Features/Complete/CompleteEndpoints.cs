@@ -83,9 +83,11 @@ public static class CompleteEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
-        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model);
+        WorkCost CostOf(string condition) =>
+            WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: condition == "prior" ? LatentSelection.Candidates : 0);
+        var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model, CostOf);
         var candidates = condition == "prior" ? LatentSelection.Candidates : 0;
-        policy.Cost(model, WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates), samples, prefix.Length, candidates);
+        policy.Cost(model, CostOf(condition), samples, prefix.Length, candidates);
         var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
         {
@@ -155,7 +157,7 @@ public sealed record CompleteRequest
     public string? Model { get; init; }
     [Description("The partial sketch to continue.")]
     public SketchInput? Sketch { get; init; }
-    [Description("auto (default: z if given, else the encoding of the sketch for VAE models, else none), z, encoding, prior (of 64 draws from the data prior, the z that makes the sketch most likely), or none (decoder-only models).")]
+    [Description("auto (default: z if given; else for a VAE prior where it has a data prior, else encoding; none for a decoder-only model), z, encoding (the sketch's own encoding), prior (of 16 draws from the data prior, the z that makes the sketch most likely), or none.")]
     public string? Condition { get; init; }
     [Description("Latent vector to condition on (condition z).")]
     public float[]? Z { get; init; }
