@@ -31,7 +31,7 @@ public static class Report
         md.AppendLine();
         md.AppendLine(Invariant, $"## `{run.Id}` ({run.Info.Kind}, decoder {run.Info.DecoderSize} units)");
         md.AppendLine();
-        md.AppendLine(Invariant, $"- model: `--model {run.Model}`; request: the same 4-point sketch, samples 1, temperature 0.5, max_steps 250, condition {(run.Info.Kind == "vae" ? "auto (encoding)" : "none")}, seed = client × 100000 + request number");
+        md.AppendLine(Invariant, $"- model: `--model {run.Model}`; request: the same 4-point sketch, samples 1, temperature 0.5, max_steps 250, condition {(run.Info.Kind == "vae" ? "auto (the service's default for a VAE)" : "none")}, seed = client × 100000 + request number");
         md.AppendLine(Invariant, $"- server: {(run.Started ? "started here on loopback" : $"{o.Url} (not started here: RSS n/a)")}{(o.ServerSettings.Count > 0 ? "; settings " + string.Join(", ", o.ServerSettings.Select(s => $"`{s}`")) : "")}");
         md.AppendLine(Invariant, $"- machine: {run.Machine.Cpus} logical CPUs ({run.Machine.CpuModel}), load average {run.Machine.LoadAverage} at the start{(run.Started ? "; the server and the clients share it" : "")}");
         md.AppendLine(Invariant, $"- server warm-up: {Seconds(o.ServerWarmup)} at 16 clients, not reported; each level: {Seconds(o.Warmup)} warm-up, then {Seconds(o.Duration)} measured");
