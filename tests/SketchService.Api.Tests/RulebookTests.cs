@@ -314,6 +314,8 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal("prior", shortOne.Condition);
         var longOne = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(400), samples = 4, max_steps = 250, seed = 1 }, limited.Json);
         Assert.Equal("encoding", longOne.Condition); // (4 + 16) × 400 + 4 × 250 would be over 8 000
+        var asked = await client.PostOk<CompleteResponse>("/complete", new { model = "sheep", sketch = Long(20), condition = "prior", samples = 4, max_steps = 250, seed = 1 }, limited.Json);
+        Assert.Equal(shortOne.Z, asked.Z); // asked for, it is what auto chose
         var (refused, problem) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(400), condition = "prior", samples = 4, max_steps = 250 });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("use condition encoding", (string)problem!["errors"]!["max_steps"]![0]!);

@@ -14,8 +14,8 @@ namespace SketchService.Runtime.Decoding;
 public static class LatentSelection
 {
     /// <summary>
-    /// How many codes are drawn from the data prior to choose among. 16 from the sheep's mixture prior complete as well
-    /// as 64 within the measure's scatter (70.0 % against 68.7 % told apart) at a quarter of the rows.
+    /// How many codes are drawn from the data prior to choose among. For the sheep, 16 random training μ completed as
+    /// well as 64 within the measure's scatter (70.0 % against 68.7 % told apart), at a quarter of the rows.
     /// </summary>
     public const int Candidates = 16;
 
@@ -33,11 +33,12 @@ public static class LatentSelection
     /// <summary>
     /// For each choice, the index of the candidate under which the decoder finds its prefix most likely (the first of
     /// equals; a score that is not finite never wins), or null where <paramref name="stopped"/> says, between steps, that
-    /// the choice is no longer wanted. All rows step together until the longest prefix is read; a shorter prefix's rows
-    /// idle after its end, so callers batch prefixes of like length.
+    /// the choice is no longer wanted. All rows step together until the longest prefix is read (or every choice is
+    /// stopped); a shorter prefix's rows idle after its end, and a stopped choice's rows step on unread.
     /// </summary>
     public static int?[] MostLikely(SketchModel model, IReadOnlyList<Choice> choices, Func<int, bool>? stopped = null)
     {
+        if (choices.Count == 0) return [];
         if (choices.Any(c => c.Candidates.Count == 0)) throw new ArgumentException("a choice has no candidates", nameof(choices));
         var first = new int[choices.Count + 1]; // choice g owns rows first[g] .. first[g + 1] - 1
         for (int g = 0; g < choices.Count; g++) first[g + 1] = first[g] + choices[g].Candidates.Count;

@@ -19,7 +19,7 @@ namespace SketchService.Runtime.Scheduling;
 /// <see cref="SchedulerOptions.MaxEncodeRunPoints"/> padded points, the oldest first and then the shortest, so that no
 /// request holds the encoder for long, a short one is not stuck behind long ones, and a run's memory is bounded; the decoder lane steps every live row of every draw together (continuous batching, as
 /// Orca and vLLM do). A draw whose z is found from its prefix — its encoding, or the candidate z under which the decoder
-/// finds it most likely (scored on the encoder lane, one such draw a run) — passes from the first lane to the second
+/// finds it most likely (scored on the encoder lane, the scorings of a run in one decoder batch) — passes from the first lane to the second
 /// without leaving the scheduler. The lanes run side by side, so encodings never stall the rows being drawn.</item>
 /// <item>Stopping: work whose client went away or whose <see cref="Deadline"/> passed leaves its queue or its rows at
 /// the next step of its lane, failing with <see cref="OperationCanceledException"/> or <see cref="DeadlineExceededException"/>.</item>
@@ -49,7 +49,7 @@ public sealed class ModelScheduler : IDisposable
     private Exception? stopped;    // StopAll: all work fails with it
     private bool stopLive;         // StopAll: the decoder lane still has to fail its rows
 
-    private long ticks, encoderRuns;
+    private long ticks, encoderRuns, scoringRuns;
 
     public ModelScheduler(SketchModel model, SchedulerOptions options, SchedulerMetrics metrics, ILogger logger)
     {
@@ -87,6 +87,9 @@ public sealed class ModelScheduler : IDisposable
 
     /// <summary>Encoder runs so far (each covers every sketch it packed).</summary>
     public long EncoderRuns => Interlocked.Read(ref encoderRuns);
+
+    /// <summary>Scoring batches so far (each scores the candidates of every draw of its slice that chooses its z).</summary>
+    public long ScoringRuns => Interlocked.Read(ref scoringRuns);
 
     /// <summary>Whether one request may take this much work.</summary>
     public bool Affords(WorkCost cost) => cost.Total <= options.MaxRequestCost;
@@ -341,6 +344,7 @@ public sealed class ModelScheduler : IDisposable
                 {
                     var started = Stopwatch.GetTimestamp();
                     var best = LatentSelection.MostLikely(Model, choices, g => slice[scored[g]].Work.StoppedBy(Stopwatch.GetTimestamp()) is not null);
+                    Interlocked.Increment(ref scoringRuns);
                     for (int g = 0; g < scored.Count; g++)
                         if (best[g] is { } b) codes[scored[g]] = new LatentCode(choices[g].Candidates[b], new float[choices[g].Candidates[b].Length]);
                     metrics.Scoring(Model.Id, Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -411,7 +415,8 @@ public sealed class ModelScheduler : IDisposable
         int longest = oldest.Sketches[first].Length;
         var shortest = waiting.SelectMany(w => Enumerable.Range(0, w.Sketches.Length).Where(i => !w.Handed[i]).Select(i => (Work: w, Index: i)))
             .OrderBy(c => c.Work.Sketches[c.Index].Length);
-        // Scorings step one decoder row per candidate: a slice holds at most as many as the draw lane's live rows.
+        // Scorings step one decoder row per candidate: beside the oldest, a slice takes more only while their rows fit
+        // the draw lane's live rows.
         static int Rows(EncodeWork w) => w.Draw?.Options.ZCandidates?.Count ?? 0;
         int scoreRows = Rows(oldest);
         foreach (var (work, index) in shortest)

@@ -15,7 +15,7 @@ public sealed class LatentPriorTests
     [Fact]
     public void A_fitted_prior_recovers_the_mean_and_covariance_of_the_means_and_keeps_a_seeded_sample_of_the_posteriors()
     {
-        var gaussian = new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One };
+        var gaussian = new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One, Drawings = 1 };
         var rng = new Random(1);
         var codes = Enumerable.Range(0, 20_000).Select(_ => new LatentCode(gaussian.Unwhiten(LatentMath.SamplePrior(3, rng)), [0.1f, 0.2f, 0.3f])).ToArray();
         var fitted = LatentPrior.Fit(codes, keep: 100, seed: 4);
@@ -56,7 +56,7 @@ public sealed class LatentPriorTests
     [Fact]
     public void Whitening_and_back_is_the_identity()
     {
-        var prior = new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One };
+        var prior = new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One, Drawings = 1 };
         float[] z = [3, 1, -2];
         var w = prior.Whiten(z);
         Assert.Equal((z[0] - 1) / 2, w[0], 1e-5); // L₀₀ w₀ = z₀ − m₀
@@ -67,15 +67,16 @@ public sealed class LatentPriorTests
     [Fact]
     public void A_prior_that_does_not_fit_says_why()
     {
-        Assert.Contains("latent size is 4", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One }.Problem(4));
-        Assert.Contains("diagonal must be positive", new LatentPrior { Mean = Mean, Cholesky = [1, 0, 0, 0, 0, 0, 0, 0, 1], Encodings = One }.Problem(3));
-        Assert.Contains("lower-triangular", new LatentPrior { Mean = Mean, Cholesky = [1, 1, 0, 0, 1, 0, 0, 0, 1], Encodings = One }.Problem(3));
-        Assert.Contains("not finite", new LatentPrior { Mean = [float.NaN, 0, 0], Cholesky = L, Encodings = One }.Problem(3));
-        Assert.Contains("not finite", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, float.PositiveInfinity, 0], [1, 1, 1]) }.Problem(3));
-        Assert.Contains("N × 3 means and as many sigmas", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0, 0], [1, 1, 1, 1]) }.Problem(3));
-        Assert.Contains("N × 3 means and as many sigmas", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0], [1, 1]) }.Problem(3));
+        Assert.Contains("latent size is 4", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = One, Drawings = 1 }.Problem(4));
+        Assert.Contains("diagonal must be positive", new LatentPrior { Mean = Mean, Cholesky = [1, 0, 0, 0, 0, 0, 0, 0, 1], Encodings = One, Drawings = 1 }.Problem(3));
+        Assert.Contains("lower-triangular", new LatentPrior { Mean = Mean, Cholesky = [1, 1, 0, 0, 1, 0, 0, 0, 1], Encodings = One, Drawings = 1 }.Problem(3));
+        Assert.Contains("not finite", new LatentPrior { Mean = [float.NaN, 0, 0], Cholesky = L, Encodings = One, Drawings = 1 }.Problem(3));
+        Assert.Contains("not finite", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, float.PositiveInfinity, 0], [1, 1, 1]), Drawings = 1 }.Problem(3));
+        Assert.Contains("N × 3 means and as many sigmas", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0, 0], [1, 1, 1, 1]), Drawings = 1 }.Problem(3));
+        Assert.Contains("N × 3 means and as many sigmas", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0], [1, 1]), Drawings = 1 }.Problem(3));
         Assert.Contains("N × 3 means and as many sigmas", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([], []) }.Problem(3));
-        Assert.Contains("sigmas must be finite and not negative", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0], [1, -1, 1]) }.Problem(3));
+        Assert.Contains("sigmas must be finite and not negative", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0], [1, -1, 1]), Drawings = 1 }.Problem(3));
+        Assert.Contains("it keeps 2 encodings of the 1 drawings", new LatentPrior { Mean = Mean, Cholesky = L, Encodings = new([0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]), Drawings = 1 }.Problem(3));
     }
 
     [Fact]
@@ -119,5 +120,14 @@ public sealed class LatentPriorTests
         Assert.Contains("'encodings'", old);
         Assert.EndsWith("sketch-trainer fit-prior writes it anew", old);
         using (var model = SketchModel.Load(folder, withPrior: false)) Assert.Null(model.Prior); // what fit-prior reads
+
+        // Parts that are null or missing are named at load, and stop only this folder.
+        foreach (var encodings in new object?[] { null, new { }, new { mu = Convert.ToBase64String(new byte[4 * z]) }, new { mu = (string?)null, sigma = Convert.ToBase64String(new byte[4 * z]) } })
+        {
+            File.WriteAllText(Path.Combine(folder, ModelFolder.PriorFile), System.Text.Json.JsonSerializer.Serialize(new { mean = new float[z], cholesky = new float[z * z], encodings }));
+            listed = ModelManifest.Read(folder);
+            (listed with { Sha256 = new(listed.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } }).Write(folder);
+            Assert.StartsWith("prior.json is not a valid prior", Assert.Throws<ModelLoadException>(() => SketchModel.Load(folder)).Reason);
+        }
     }
 }

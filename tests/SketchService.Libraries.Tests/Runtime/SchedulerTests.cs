@@ -142,12 +142,33 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         // One stopped between steps: it alone has no choice.
         Assert.Equal([alone[0], alone[1], null, alone[3]], LatentSelection.MostLikely(sheep, choices, g => g == 2));
 
-        // Through the scheduler, submitted at once (a slice scores as many as the live rows hold): each gets the z it
-        // would get alone.
-        using var scheduler = Scheduler(sheep);
-        var draws = choices.Select((c, i) => scheduler.Draw(new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates },
-            Deadline.None, cancellationToken: Ct)).ToArray();
+        // Through the scheduler, queued while the encoder lane is busy: one slice scores them all together (their 64
+        // rows fit the 128 live rows), and each gets the z it would get alone.
+        using var scheduler = Scheduler(sheep, new() { MaxQueuedRequests = 100, MaxLiveRows = 128, MaxEncodeRunPoints = 2000 });
+        var draws = await WhileTheEncoderIsBusy(scheduler, () => [.. choices.Select((c, i) => scheduler.Draw(
+            new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates }, Deadline.None, cancellationToken: Ct))]);
         for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
+        Assert.Equal(1, scheduler.ScoringRuns);
+
+        // With 32 live rows a slice takes two of them: two scorings.
+        using var narrow = Scheduler(sheep, new() { MaxQueuedRequests = 100, MaxLiveRows = 32, MaxEncodeRunPoints = 2000 });
+        draws = await WhileTheEncoderIsBusy(narrow, () => [.. choices.Select((c, i) => narrow.Draw(
+            new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates }, Deadline.None, cancellationToken: Ct))]);
+        for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
+        Assert.Equal(2, narrow.ScoringRuns);
+        Assert.Empty(LatentSelection.MostLikely(sheep, []));
+    }
+
+    /// <summary>
+    /// Submits <paramref name="submit"/>'s draws behind three long encodings, each a run of its own: the draws wait
+    /// until the first of them is the oldest, and the others ride with it in one slice.
+    /// </summary>
+    private async Task<DecodeRun[]> WhileTheEncoderIsBusy(ModelScheduler scheduler, Func<DecodeRun[]> submit)
+    {
+        var ahead = Enumerable.Range(0, 3).Select(i => scheduler.EncodeAsync([Scribble(2000, i)], Deadline.None, Ct)).ToArray();
+        var submitted = submit();
+        await Task.WhenAll(ahead);
+        return submitted;
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed record GenerateRequest
     public string? Model { get; init; }
     [Description("How many sketches (default 1). VAE: each from its own z drawn from the prior; decoder-only: unconditional.")]
     public int? Samples { get; init; }
-    [Description("VAE: where z is drawn from — data (a Gaussian fitted to the training drawings' encodings; the default when the model has one) or standard (N(0, I), the default otherwise).")]
+    [Description("VAE: where z is drawn from — data (the mixture of the training drawings' posteriors; the default when the model has one) or standard (N(0, I), the default otherwise).")]
     public string? Prior { get; init; }
     [Description("Sampling temperature τ ≥ 0; 0 is greedy.")]
     public double? Temperature { get; init; }
