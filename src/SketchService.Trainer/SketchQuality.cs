@@ -27,7 +27,7 @@ public static class SketchQuality
     /// <summary>The drawings of one task, beside the real ones they are judged against.</summary>
     public sealed record TaskDrawings(string Task, float Temperature, StrokePoint[][] Drawings, bool[] Ended);
 
-    /// <summary>Draws every task the model can do (a decoder-only model: the prior only) from the test drawings (model space).</summary>
+    /// <summary>Draws every task the model can do (a decoder-only model: free samples and completions) from the test drawings (model space).</summary>
     public static IReadOnlyList<TaskDrawings> Draw(SketchModel model, IReadOnlyList<StrokePoint[]> test, int seed = 1)
     {
         var m = model.Manifest;
@@ -44,17 +44,19 @@ public static class SketchQuality
             tasks.Add(new(task, 0.5f, [.. free.Select(s => s.Points)], [.. free.Select(s => s.Ended)]));
         }
         Free(Prior, Sampled(model.Prior));
-        if (!m.IsVae) return tasks;
         if (model.Prior is not null) Free(StandardPrior, Sampled(null));
 
-        var mu = LatentRetrieval.EncodeMu(model, test);
-        var again = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.1f, Z = mu, Seed = seed, MaxSteps = m.MaxSeqLen });
-        tasks.Add(new(Reconstruction, 0.1f, [.. again.Select(s => s.Points)], [.. again.Select(s => s.Ended)]));
+        var mu = m.IsVae ? LatentRetrieval.EncodeMu(model, test) : null;
+        if (mu is not null)
+        {
+            var again = SketchDecoder.Decode(model, new DecodeOptions { Samples = n, Temperature = 0.1f, Z = mu, Seed = seed, MaxSteps = m.MaxSeqLen });
+            tasks.Add(new(Reconstruction, 0.1f, [.. again.Select(s => s.Points)], [.. again.Select(s => s.Ended)]));
+        }
 
         // Completions from the prefix's encoding (/complete's condition encoding), and from the data prior's z that
-        // makes the prefix most likely (condition prior).
+        // makes the prefix most likely (condition prior); a decoder-only model continues the prefix unconditioned.
         var prefixes = test.Select(FirstThird).ToArray();
-        var prefixMu = LatentRetrieval.EncodeMu(model, prefixes, partial: true);
+        var prefixMu = m.IsVae ? LatentRetrieval.EncodeMu(model, prefixes, partial: true) : null;
         void Complete(string task, Func<int, DecodeOptions, DecodeOptions> z)
         {
             var completed = new StrokePoint[n][];
@@ -68,8 +70,9 @@ public static class SketchQuality
             }
             tasks.Add(new(task, 0.5f, completed, ended));
         }
-        Complete(Completion, (i, o) => o with { Z = [prefixMu[i]] });
+        Complete(Completion, (i, o) => prefixMu is null ? o : o with { Z = [prefixMu[i]] });
         if (model.Prior is not null) Complete(PriorCompletion, (i, o) => o with { ZCandidates = LatentSelection.Draw(model, o.Seed!.Value) });
+        if (mu is null) return tasks;
 
         // The middle frame (t = 0.5) between each test drawing and the next, as /interpolate draws it (slerp in z), and
         // slerp in the data prior's whitened coordinates, where the training encodings are N(0, I).

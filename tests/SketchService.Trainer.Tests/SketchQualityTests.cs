@@ -42,4 +42,20 @@ public sealed class SketchQualityTests
         StrokePoint[] one = [new(1, 0, false), new(1, 0, true)];
         Assert.Equal(2, SketchQuality.FirstThird(one).Length);
     }
+
+    [Fact]
+    public void A_decoder_only_model_is_measured_on_free_samples_and_on_completions_that_continue_each_prefix()
+    {
+        using var loaded = TestModels.Load(TestWeights.Random(3, vae: false), maxSeqLen: 60);
+        var model = loaded.Model;
+        StrokePoint[][] test = [.. Enumerable.Range(0, 12).Select(i => Enumerable.Range(0, 9 + i).Select(k => new StrokePoint(k, i, k % 3 == 2)).ToArray())];
+        var tasks = SketchQuality.Draw(model, test);
+        Assert.Equal([SketchQuality.Prior, SketchQuality.Completion], tasks.Select(t => t.Task));
+        var completion = tasks[1];
+        for (var i = 0; i < test.Length; i++)
+        {
+            var prefix = SketchQuality.FirstThird(test[i]);
+            Assert.Equal(prefix, completion.Drawings[i][..prefix.Length]);
+        }
+    }
 }
