@@ -147,7 +147,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var name = Quoted("The JSON property '");
             // The path ends at the unknown member itself, or at the object holding it.
             var member = path.Length == 0 ? name : path == name || path.EndsWith("." + name, StringComparison.Ordinal) ? path : $"{path}.{name}";
-            return ApiProblem.Invalid(ProblemSetup.Echo(member), "is not a field of this request (fields are snake_case, e.g. max_steps)");
+            // The snake_case hint only where the name is not snake_case already ("maxSteps"); "prior" on /complete needs none.
+            var hint = name.Any(char.IsUpper) || name.Contains('-') ? " (fields are snake_case, e.g. max_steps)" : "";
+            return ApiProblem.Invalid(ProblemSetup.Echo(member), "is not a field of this request" + hint);
         }
         var field = ProblemSetup.Echo(path.Length == 0 ? "body" : path);
         if (text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return ApiProblem.Invalid(field, "is given twice");
@@ -156,8 +158,8 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var type = text[(text.IndexOf("could not be converted to", StringComparison.Ordinal) + 26)..];
             var expected = type.Contains("[]") || type.Contains("List") ? "must be an array"
                 : type.Contains("Dictionary") ? "must be an object of named values"
-                : type.Contains("Int32") ? "must be a whole number between -2147483648 and 2147483647"
-                : type.Contains("Int64") ? "must be a whole number"
+                // The field's own range is checked once it is read (RequestPolicy); 32 bits said nothing about it.
+                : type.Contains("Int32") || type.Contains("Int64") ? "must be a whole number"
                 : type.Contains("Double") || type.Contains("Single") ? "must be a number"
                 : type.Contains("String") ? "must be a string"
                 : type.Contains("Boolean") ? "must be true or false"
