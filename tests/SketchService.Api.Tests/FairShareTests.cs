@@ -84,14 +84,8 @@ public sealed class FairShareTests(FairShareFactory app) : IClassFixture<FairSha
     }
 }
 
-/// <summary>A rate below one request a second.</summary>
-public sealed class SlowRateFactory : ApiFactory
-{
-    protected override IEnumerable<(string Key, string Value)> Settings => [("CallerRequestsPerSecond", "0.2"), ("CallerBurst", "1")];
-}
-
 [Collection("Api")]
-public sealed class SlowRateTests(SlowRateFactory app) : IClassFixture<SlowRateFactory>
+public sealed class SlowRateTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -99,6 +93,8 @@ public sealed class SlowRateTests(SlowRateFactory app) : IClassFixture<SlowRateF
     public async Task A_rate_below_one_a_second_is_kept_not_rounded_up()
     {
         // Once: 0.2 a second was rounded to 1, so a caller got five times the rate it was given.
+        await using var app = new SettingsFactory(("CallerRequestsPerSecond", "0.2"), ("CallerBurst", "1"));
+        await app.InitializeAsync();
         using var client = app.Client();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/models", Ct)).StatusCode);
         using var second = await client.GetAsync("/models", Ct);

@@ -55,7 +55,8 @@ public static class LatentSelection
             {
                 var prefix = choices[g].Prefix;
                 if (i == 0 || i >= prefix.Count) continue; // S0 was set by the decoder; past its end the row idles
-                for (int r = first[g]; r < first[g + 1]; r++) PenPoint.From(prefix[i - 1]).WriteStroke5(state.InputOf(r));
+                var previous = PenPoint.From(prefix[i - 1]);
+                for (int r = first[g]; r < first[g + 1]; r++) previous.WriteStroke5(state.InputOf(r));
             }
             state.Step();
             for (int g = 0; g < choices.Count; g++)

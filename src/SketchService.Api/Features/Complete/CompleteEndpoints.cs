@@ -83,10 +83,11 @@ public static class CompleteEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var output = RequestPolicy.Format(format, http.Request, streams: true);
         RequestPolicy.Picture(output, samples);
+        static int CandidatesOf(string condition) => condition == "prior" ? LatentSelection.Candidates : 0;
         WorkCost CostOf(string condition) =>
-            WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: condition == "prior" ? LatentSelection.Candidates : 0);
+            WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: CandidatesOf(condition));
         var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model, CostOf);
-        var candidates = condition == "prior" ? LatentSelection.Candidates : 0;
+        var candidates = CandidatesOf(condition);
         policy.Cost(model, CostOf(condition), samples, prefix.Length, candidates);
         var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
