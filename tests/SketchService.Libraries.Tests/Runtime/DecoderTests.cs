@@ -71,7 +71,10 @@ public sealed class DecoderTests
     public void Stepping_allocates_no_managed_memory()
     {
         var w = TestWeights.Random(15, vae: true, E, H, Z, M);
-        using var loaded = TestModels.Load(w);
+        // The pen's "down" logit raised so that the run outlasts the windows: random weights end a sketch within a few steps.
+        var bias = (float[])w.Output.Bias.Clone();
+        bias[0] += 20;
+        using var loaded = TestModels.Load(w with { Output = w.Output with { Bias = bias } });
         var model = loaded.Model;
         using var decoder = new SketchDecoder(model, new DecodeOptions { Samples = 2, Z = [new float[Z], new float[Z]], MaxSteps = 1000, Temperature = 0.2f, Seed = 1 }, Ct);
         for (int i = 0; i < 10; i++) decoder.Next(Ct);
