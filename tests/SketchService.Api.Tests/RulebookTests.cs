@@ -252,7 +252,7 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal("standard", tiny.Prior); // no prior.json: N(0, I)
         var (none, problem) = await client.PostJson("/generate", new { model = "tiny", prior = "data", max_steps = 3 });
         Assert.Equal(HttpStatusCode.UnprocessableEntity, none.StatusCode);
-        Assert.Contains("no data prior", (string)problem!["detail"]!);
+        Assert.Contains("has no data prior (its folder has no prior.json); use prior standard", (string)problem!["detail"]!);
         var (bad, _) = await client.PostJson("/generate", new { model = "tiny", prior = "uniform", max_steps = 3 });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
@@ -303,7 +303,7 @@ public sealed class RulebookTests(ApiFactory app)
         // A model folder without prior.json has nothing to draw from.
         var (none, problem) = await client.PostJson("/complete", new { model = "tiny", sketch, condition = "prior", max_steps = 3 });
         Assert.Equal(HttpStatusCode.UnprocessableEntity, none.StatusCode);
-        Assert.Contains("no data prior", (string)problem!["detail"]!);
+        Assert.Contains("has no data prior (its folder has no prior.json); use condition encoding", (string)problem!["detail"]!);
     }
 
     [Fact]

@@ -110,10 +110,13 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         {
             case "standard": return ("standard", null);
             case "data" when data is not null: return ("data", data);
-            case "data": throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}); use prior standard");
+            case "data": throw NoDataPrior(model, "use prior standard");
             default: throw ApiProblem.Invalid("prior", $"must be data or standard; got '{ProblemSetup.Echo(value!)}'");
         }
     }
+
+    private static ApiProblem NoDataPrior(ServedModel model, string instead) =>
+        ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}); {instead}");
 
     /// <summary>
     /// What /complete's decoder is conditioned on: "z" (the z given), "encoding" (the sketch's own encoding, as a
@@ -145,7 +148,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             case "prior":
                 RequireEncoder(model, "condition on a z from its prior");
                 if (model.Model.Prior is null)
-                    throw ApiProblem.Unprocessable($"model '{model.Id}' has no data prior (its folder has no {Core.Model.ModelFolder.PriorFile}) to draw z from; use condition encoding");
+                    throw NoDataPrior(model, "use condition encoding");
                 break;
             default:
                 if (model.IsVae) throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder is always conditioned on a z; use condition z, encoding or prior");

@@ -345,6 +345,7 @@ public sealed class ModelScheduler : IDisposable
                     var started = Stopwatch.GetTimestamp();
                     var best = LatentSelection.MostLikely(Model, choices, g => slice[scored[g]].Work.StoppedBy(Stopwatch.GetTimestamp()) is not null);
                     Interlocked.Increment(ref scoringRuns);
+                    // The chosen z is a point, not a posterior: σ 0.
                     for (int g = 0; g < scored.Count; g++)
                         if (best[g] is { } b) codes[scored[g]] = new LatentCode(choices[g].Candidates[b], new float[choices[g].Candidates[b].Length]);
                     metrics.Scoring(Model.Id, Stopwatch.GetElapsedTime(started).TotalSeconds);
