@@ -33,20 +33,21 @@ public readonly record struct PenPoint(float Dx, float Dy, PenState Pen)
 
 /// <summary>
 /// Draws the next point from one row of decoder parameters: pen logits (3), then M each of π logits, μx, μy,
-/// log σx, log σy and atanh ρ, as blocks of M. Temperature τ follows the paper for the offsets: π logits are divided by
-/// τ before the softmax and σ² is multiplied by τ (σ by √τ). The pen logits are divided by max(τ, <see cref="MinPenTemperature"/>).
+/// log σx, log σy and atanh ρ, as blocks of M. Temperature τ follows the paper for σ, multiplied by √τ (σ² by τ); its
+/// two choices, the pen state and the mixture component, divide their logits by max(τ, <see cref="MinChoiceTemperature"/>).
 /// τ = 0 is greedy (the most likely component's mean and the most likely pen state). Deterministic for a seed and
 /// allocation-free; one instance per request (not thread-safe).
 /// </summary>
 public sealed class MixtureSampler(int seed)
 {
     /// <summary>
-    /// The least temperature the pen state is drawn at. Sharpening the pen distribution makes its rare states, a lift
-    /// and the end, rarer still: at the paper's τ 0.5 a sheep's completions ran on to the point limit 4 % of the time
-    /// and its reconstructions at τ 0.1 5 %; drawing the pen at 0.75 brought both to 1–2 % and was no worse on the
-    /// two-sample measure of any task (floors 0.6–1.0 compared in docs/experiments/sheep.md).
+    /// The least temperature the pen state and the mixture component are drawn at. Sharpening the pen distribution
+    /// makes its rare states, a lift and the end, rarer still: at the paper's τ 0.5 a sheep's completions ran on to the
+    /// point limit 4 % of the time and its reconstructions at τ 0.1 5 %, at 0.75 2 % and 1 %. Sharpening the choice of
+    /// component as well narrows a drawing to its likeliest strokes: at 0.75 the sheep's interpolations and free samples
+    /// were 1–3 points closer to real sheep on the two-sample measure, and no task further (docs/experiments/sheep.md).
     /// </summary>
-    public const float MinPenTemperature = 0.75f;
+    public const float MinChoiceTemperature = 0.75f;
 
     private readonly Random random = new(seed);
 
@@ -56,8 +57,9 @@ public sealed class MixtureSampler(int seed)
         if (m < 1 || parameters.Length != 6 * m + 3)
             throw new ArgumentException($"a parameter row has 6M+3 values, got {parameters.Length}", nameof(parameters));
 
-        var pen = (PenState)Choose(parameters[..3], temperature == 0 ? 0 : Math.Max(temperature, MinPenTemperature));
-        int k = Choose(parameters.Slice(3, m), temperature);
+        float choice = temperature == 0 ? 0 : Math.Max(temperature, MinChoiceTemperature);
+        var pen = (PenState)Choose(parameters[..3], choice);
+        int k = Choose(parameters.Slice(3, m), choice);
         float muX = parameters[3 + m + k], muY = parameters[3 + 2 * m + k];
         if (temperature == 0) return new PenPoint(muX, muY, pen);
 

@@ -54,11 +54,11 @@ public sealed class MixtureSamplerTests
     }
 
     [Fact]
-    public void Pen_frequencies_follow_the_softmax_tempered_no_lower_than_the_pen_floor()
+    public void Pen_frequencies_follow_the_softmax_tempered_no_lower_than_the_floor()
     {
         // Pen logits log(0.2), log(0.3), log(0.5): at τ 1 as given; below the floor (τ 0.5 and 0.1) drawn at 0.75, ∝ p^(4/3).
         float[] p = Single(0, 0, 1, 1, 0, [MathF.Log(0.2f), MathF.Log(0.3f), MathF.Log(0.5f)]);
-        double[] AtFloor() { var w = new[] { 0.2, 0.3, 0.5 }.Select(x => Math.Pow(x, 1 / MixtureSampler.MinPenTemperature)).ToArray(); return [.. w.Select(x => x / w.Sum())]; }
+        double[] AtFloor() { var w = new[] { 0.2, 0.3, 0.5 }.Select(x => Math.Pow(x, 1 / MixtureSampler.MinChoiceTemperature)).ToArray(); return [.. w.Select(x => x / w.Sum())]; }
         foreach (var (tau, expected) in new[] { (1f, new[] { 0.2, 0.3, 0.5 }), (0.5f, AtFloor()), (0.1f, AtFloor()) })
         {
             var sampler = new MixtureSampler(3);
@@ -70,15 +70,19 @@ public sealed class MixtureSamplerTests
     }
 
     [Fact]
-    public void Component_frequencies_follow_the_softmax_tempered_by_tau()
+    public void Component_frequencies_follow_the_softmax_tempered_no_lower_than_the_floor()
     {
-        // M = 2, π = (0.2, 0.8) with the components far apart: at τ 0.5, ∝ π², (0.04, 0.64) / 0.68 — no floor for π.
+        // M = 2, π = (0.2, 0.8), the components far apart: at τ 1 as given, at τ 0.5 drawn at 0.75, ∝ π^(4/3).
         float[] p = [0, 0, 0, /* π */ MathF.Log(0.2f), MathF.Log(0.8f), /* μx */ -100, 100, /* μy */ 0, 0, /* log σ */ 0, 0, 0, 0, /* ρ */ 0, 0];
-        var sampler = new MixtureSampler(5);
-        const int n = 100_000;
-        int first = 0;
-        for (int i = 0; i < n; i++) if (sampler.Sample(p, 0.5f).Dx < 0) first++;
-        Assert.Equal(0.04 / 0.68, first / (double)n, 0.01);
+        double e = 1 / MixtureSampler.MinChoiceTemperature, atFloor = Math.Pow(0.2, e) / (Math.Pow(0.2, e) + Math.Pow(0.8, e));
+        foreach (var (tau, expected) in new[] { (1f, 0.2), (0.5f, atFloor) })
+        {
+            var sampler = new MixtureSampler(5);
+            const int n = 100_000;
+            int first = 0;
+            for (int i = 0; i < n; i++) if (sampler.Sample(p, tau).Dx < 0) first++;
+            Assert.Equal(expected, first / (double)n, 0.01);
+        }
     }
 
     [Fact]

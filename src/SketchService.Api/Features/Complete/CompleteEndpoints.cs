@@ -164,7 +164,7 @@ public sealed record CompleteRequest
     public float[]? Z { get; init; }
     [Description("How many continuations to draw in one batched run (default 1).")]
     public int? Samples { get; init; }
-    [Description("Sampling temperature τ ≥ 0: π logits ÷ τ, σ² × τ, pen logits ÷ max(τ, 0.75); 0 is greedy.")]
+    [Description("Sampling temperature τ ≥ 0: σ² × τ, pen and π logits ÷ max(τ, 0.75); 0 is greedy.")]
     public double? Temperature { get; init; }
     [Description("Random seed; the same seed, model and request give the same sketches. Default: random (returned).")]
     public int? Seed { get; init; }
