@@ -107,15 +107,18 @@ public sealed class LatentPriorTests
         var listed = ModelManifest.Read(folder);
         (listed with { Sha256 = listed.Sha256.Where(kv => kv.Key != ModelFolder.PriorFile).ToDictionary() }).Write(folder);
         Assert.Equal("model.json has no sha256 for prior.json", Assert.Throws<ModelLoadException>(() => SketchModel.Load(folder)).Reason);
-        // Of another latent size (listed with its right hash).
-        File.WriteAllText(Path.Combine(folder, ModelFolder.PriorFile), System.Text.Json.JsonSerializer.Serialize(new { mean = new float[z + 1], cholesky = new float[(z + 1) * (z + 1)], encodings = new { mu = new byte[4 * (z + 1)], sigma = new byte[4 * (z + 1)] } }));
-        listed = ModelManifest.Read(folder);
-        (listed with { Sha256 = new(listed.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } }).Write(folder);
+        // A prior.json of its own, listed with its right hash, so that only its content is wrong.
+        void WriteListed(object content)
+        {
+            File.WriteAllText(Path.Combine(folder, ModelFolder.PriorFile), System.Text.Json.JsonSerializer.Serialize(content));
+            var manifest = ModelManifest.Read(folder);
+            (manifest with { Sha256 = new(manifest.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } }).Write(folder);
+        }
+        // Of another latent size.
+        WriteListed(new { mean = new float[z + 1], cholesky = new float[(z + 1) * (z + 1)], encodings = new { mu = new byte[4 * (z + 1)], sigma = new byte[4 * (z + 1)] } });
         Assert.StartsWith($"prior.json: its mean has {z + 1} numbers", Assert.Throws<ModelLoadException>(() => SketchModel.Load(folder)).Reason);
         // Written before the mixture (a Gaussian only): the reason says how to write it anew.
-        File.WriteAllText(Path.Combine(folder, ModelFolder.PriorFile), System.Text.Json.JsonSerializer.Serialize(new { mean = new float[z], cholesky = new float[z * z] }));
-        listed = ModelManifest.Read(folder);
-        (listed with { Sha256 = new(listed.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } }).Write(folder);
+        WriteListed(new { mean = new float[z], cholesky = new float[z * z] });
         var old = Assert.Throws<ModelLoadException>(() => SketchModel.Load(folder)).Reason;
         Assert.Contains("'encodings'", old);
         Assert.EndsWith("sketch-trainer fit-prior writes it anew", old);
@@ -124,9 +127,7 @@ public sealed class LatentPriorTests
         // Parts that are null or missing are named at load, and stop only this folder.
         foreach (var encodings in new object?[] { null, new { }, new { mu = Convert.ToBase64String(new byte[4 * z]) }, new { mu = (string?)null, sigma = Convert.ToBase64String(new byte[4 * z]) } })
         {
-            File.WriteAllText(Path.Combine(folder, ModelFolder.PriorFile), System.Text.Json.JsonSerializer.Serialize(new { mean = new float[z], cholesky = new float[z * z], encodings }));
-            listed = ModelManifest.Read(folder);
-            (listed with { Sha256 = new(listed.Sha256) { [ModelFolder.PriorFile] = FileHash.Sha256Hex(Path.Combine(folder, ModelFolder.PriorFile)) } }).Write(folder);
+            WriteListed(new { mean = new float[z], cholesky = new float[z * z], encodings });
             Assert.StartsWith("prior.json is not a valid prior", Assert.Throws<ModelLoadException>(() => SketchModel.Load(folder)).Reason);
         }
     }

@@ -142,19 +142,20 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         // One stopped between steps: it alone has no choice.
         Assert.Equal([alone[0], alone[1], null, alone[3]], LatentSelection.MostLikely(sheep, choices, g => g == 2));
 
-        // Through the scheduler, queued while the encoder lane is busy: one slice scores them all together (their 64
-        // rows fit the 128 live rows), and each gets the z it would get alone.
-        using var scheduler = Scheduler(sheep, new() { MaxQueuedRequests = 100, MaxLiveRows = 128, MaxEncodeRunPoints = 2000 });
-        var draws = await WhileTheEncoderIsBusy(scheduler, () => [.. choices.Select((c, i) => scheduler.Draw(
-            new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates }, Deadline.None, cancellationToken: Ct))]);
-        for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
-        Assert.Equal(1, scheduler.ScoringRuns);
-
+        // Through the scheduler, queued while the encoder lane is busy, each gets the z it would get alone.
+        async Task ChooseAsAlone(ModelScheduler scheduler)
+        {
+            var draws = await WhileTheEncoderIsBusy(scheduler, () => [.. choices.Select((c, i) => scheduler.Draw(
+                new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates }, Deadline.None, cancellationToken: Ct))]);
+            for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
+        }
+        // One slice scores them all together: their 64 rows fit the 128 live rows.
+        using var wide = Scheduler(sheep, new() { MaxQueuedRequests = 100, MaxLiveRows = 128, MaxEncodeRunPoints = 2000 });
+        await ChooseAsAlone(wide);
+        Assert.Equal(1, wide.ScoringRuns);
         // With 32 live rows a slice takes two of them: two scorings.
         using var narrow = Scheduler(sheep, new() { MaxQueuedRequests = 100, MaxLiveRows = 32, MaxEncodeRunPoints = 2000 });
-        draws = await WhileTheEncoderIsBusy(narrow, () => [.. choices.Select((c, i) => narrow.Draw(
-            new DecodeOptions { Temperature = 0.3f, MaxSteps = 10, Seed = i, Prefix = [.. c.Prefix], ZCandidates = c.Candidates }, Deadline.None, cancellationToken: Ct))]);
-        for (var i = 0; i < choices.Length; i++) Assert.Equal(choices[i].Candidates[alone[i]!.Value], (await draws[i].Result).Z![0]);
+        await ChooseAsAlone(narrow);
         Assert.Equal(2, narrow.ScoringRuns);
         Assert.Empty(LatentSelection.MostLikely(sheep, []));
     }
