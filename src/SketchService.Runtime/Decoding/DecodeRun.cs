@@ -10,7 +10,8 @@ namespace SketchService.Runtime.Decoding;
 /// The first ticks prime the rows with S0 and the prefix (teacher forcing: the next input is the given point, the
 /// output is unused); every later tick samples a point per running sample, which becomes its next input. A sample
 /// ends when it draws pen state "end" (reported, so a stream can say so, but not part of the sketch, as in Magenta's
-/// to_normal_strokes) or after <see cref="MaxSteps"/> points. The run has its own sampler, drawn from in sample order
+/// to_normal_strokes; drawn more readily near the model's max_seq_len, <see cref="MixtureSampler.EndBias"/>) or after
+/// <see cref="MaxSteps"/> points. The run has its own sampler, drawn from in sample order
 /// every tick, so a seed gives the same sketches whatever else shares the batch.
 /// </summary>
 public sealed class DecodeRun
@@ -18,6 +19,7 @@ public sealed class DecodeRun
     private readonly StrokePoint[] prefix;
     private readonly MixtureSampler sampler;
     private readonly float temperature;
+    private readonly int maxSeqLen;
     private readonly List<StrokePoint>[] points;
     private readonly int[] steps;
     private readonly bool[] ended;
@@ -62,6 +64,7 @@ public sealed class DecodeRun
         prefix = [.. options.Prefix ?? []];
         sampler = new MixtureSampler(Seed);
         temperature = options.Temperature;
+        maxSeqLen = m.MaxSeqLen;
         // Room for a typical sketch up front, so sampling allocates nothing until a sketch outgrows it.
         points = [.. Enumerable.Range(0, Samples).Select(_ => new List<StrokePoint>(Math.Min(MaxSteps, 256)))];
         steps = new int[Samples];
@@ -154,7 +157,7 @@ public sealed class DecodeRun
         {
             if (ended[s]) continue;
             int row = RowOf[s];
-            var p = sampler.Sample(state.ParamsOf(row), temperature);
+            var p = sampler.Sample(state.ParamsOf(row), temperature, MixtureSampler.EndBias(prefix.Length + points[s].Count, prefix.Length, maxSeqLen));
             if (!float.IsFinite(p.Dx) || !float.IsFinite(p.Dy))
                 throw new NonFiniteOutputException($"the model produced a non-finite point at step {StepIndex} of sample {s}: its input (sketch or z) is out of the range it can continue");
             p.WriteStroke5(state.InputOf(row));

@@ -224,6 +224,18 @@ public sealed class DecoderTests
     }
 
     [Fact]
+    public void A_drawing_that_would_never_end_ends_soon_after_nine_tenths_of_max_seq_len()
+    {
+        // End logit −20 against 5 for "down": unpushed, no run would ever draw the end.
+        using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: 100);
+        var model = loaded.Model;
+        var pushed = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 1000, Seed = 4 }, Ct);
+        Assert.All(pushed, s => { Assert.True(s.Ended); Assert.InRange(s.Points.Length, 91, 140); });
+        var short_ = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 90, Seed = 4 }, Ct);
+        Assert.All(short_, s => { Assert.False(s.Ended); Assert.Equal(90, s.Points.Length); });
+    }
+
+    [Fact]
     public void Cancellation_stops_the_loop_within_one_step()
     {
         using var loaded = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: 1000);

@@ -86,6 +86,31 @@ public sealed class MixtureSamplerTests
     }
 
     [Fact]
+    public void The_end_bias_is_added_to_the_end_logit_before_temperature()
+    {
+        // Pen logits 0, 0, 0 and an end bias of ln 2: at τ 1 the end is drawn 2 times in 4; greedy takes it for any bias > 0.
+        float[] p = Single(0, 0, 1, 1, 0, [0, 0, 0]);
+        var sampler = new MixtureSampler(7);
+        const int n = 100_000;
+        int ends = 0;
+        for (int i = 0; i < n; i++) if (sampler.Sample(p, 1, MathF.Log(2)).Pen == PenState.End) ends++;
+        Assert.Equal(0.5, ends / (double)n, 0.01);
+        Assert.Equal(PenState.End, new MixtureSampler(0).Sample(p, 0, 0.01f).Pen);
+        Assert.Equal(PenState.Down, new MixtureSampler(0).Sample(p, 0).Pen);
+    }
+
+    [Fact]
+    public void The_end_bias_rises_past_nine_tenths_of_the_limit_or_past_a_longer_given_start()
+    {
+        Assert.Equal(0, MixtureSampler.EndBias(225, 10, 250));
+        Assert.Equal(5 * MixtureSampler.EndRampSlope, MixtureSampler.EndBias(230, 10, 250), 1e-5);
+        Assert.Equal(20, MixtureSampler.EndBias(250, 10, 250), 1e-4);
+        // A drawing given longer than that: its continuation starts unpushed and the ramp starts from there.
+        Assert.Equal(0, MixtureSampler.EndBias(240, 240, 250));
+        Assert.Equal(3 * MixtureSampler.EndRampSlope, MixtureSampler.EndBias(243, 240, 250), 1e-5);
+    }
+
+    [Fact]
     public void Same_seed_same_draws_and_no_allocation()
     {
         var p = Single(0, 0, 1, 1, 0.3f);
