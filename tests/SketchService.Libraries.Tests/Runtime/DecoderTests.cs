@@ -231,8 +231,14 @@ public sealed class DecoderTests
         var model = loaded.Model;
         var pushed = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 1000, Seed = 4 }, Ct);
         Assert.All(pushed, s => { Assert.True(s.Ended); Assert.InRange(s.Points.Length, 91, 140); });
-        var short_ = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 90, Seed = 4 }, Ct);
-        Assert.All(short_, s => { Assert.False(s.Ended); Assert.Equal(90, s.Points.Length); });
+        var cut = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 90, Seed = 4 }, Ct);
+        Assert.All(cut, s => { Assert.False(s.Ended); Assert.Equal(90, s.Points.Length); });
+
+        // Given 120 points, past 0.9 × 100 already: the push starts from the given end, so the continuation still goes on
+        // for a while (pushed from its first point, it would end within a point or two).
+        StrokePoint[] given = [.. Enumerable.Range(0, 120).Select(i => new StrokePoint(1, 0, i % 10 == 9))];
+        var continued = SketchDecoder.Decode(model, new DecodeOptions { Temperature = 0.5f, Samples = 8, MaxSteps = 1000, Seed = 4, Prefix = given }, Ct);
+        Assert.All(continued, s => { Assert.True(s.Ended); Assert.InRange(s.Points.Length, 10, 60); });
     }
 
     [Fact]

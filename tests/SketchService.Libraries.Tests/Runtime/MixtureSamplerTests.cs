@@ -88,13 +88,18 @@ public sealed class MixtureSamplerTests
     [Fact]
     public void The_end_bias_is_added_to_the_end_logit_before_temperature()
     {
-        // Pen logits 0, 0, 0 and an end bias of ln 2: at τ 1 the end is drawn 2 times in 4; greedy takes it for any bias > 0.
+        // Pen logits 0, 0, 0 and an end bias of ln 2: at τ 1 the end is drawn 2 times in 4; at τ 0.5 (drawn at the floor,
+        // 0.75) the biased logit is divided too, 2^(4/3) / (2 + 2^(4/3)) = 0.557; greedy takes it for any bias > 0.
         float[] p = Single(0, 0, 1, 1, 0, [0, 0, 0]);
-        var sampler = new MixtureSampler(7);
-        const int n = 100_000;
-        int ends = 0;
-        for (int i = 0; i < n; i++) if (sampler.Sample(p, 1, MathF.Log(2)).Pen == PenState.End) ends++;
-        Assert.Equal(0.5, ends / (double)n, 0.01);
+        var atFloor = Math.Pow(2, 1 / MixtureSampler.MinChoiceTemperature);
+        foreach (var (tau, expected) in new[] { (1f, 0.5), (0.5f, atFloor / (2 + atFloor)) })
+        {
+            var sampler = new MixtureSampler(7);
+            const int n = 100_000;
+            int ends = 0;
+            for (int i = 0; i < n; i++) if (sampler.Sample(p, tau, MathF.Log(2)).Pen == PenState.End) ends++;
+            Assert.Equal(expected, ends / (double)n, 0.01);
+        }
         Assert.Equal(PenState.End, new MixtureSampler(0).Sample(p, 0, 0.01f).Pen);
         Assert.Equal(PenState.Down, new MixtureSampler(0).Sample(p, 0).Pen);
     }
