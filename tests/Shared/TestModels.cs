@@ -19,6 +19,12 @@ internal static class TestModels
         }
     }
 
+    /// <summary>
+    /// A max_seq_len no run nears, for test models whose drawings must end only as their pen logits make them: the
+    /// sampler pushes for the end past 0.9 of a model's max_seq_len (MixtureSampler.EndBias).
+    /// </summary>
+    public const int NeverPushedToEnd = int.MaxValue;
+
     public static Loaded Load(SketchRnnWeights weights, int maxSeqLen = 50)
     {
         var folder = new TempFolder();

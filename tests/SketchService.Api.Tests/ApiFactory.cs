@@ -54,21 +54,15 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>More SketchService settings for a factory of its own (e.g. small batching limits).</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
-    /// <summary>
-    /// The test models' max_seq_len: far beyond any run, so the sampler never pushes their drawings to end
-    /// (MixtureSampler.EndBias) and a long run lasts as its fixed pen logits make it.
-    /// </summary>
-    internal const int NeverPushedToEnd = int.MaxValue;
-
     public ApiFactory()
     {
         ModelWriter.Write(Path.Combine(ModelsPath, "tiny"), TinyWeights(), new ModelManifest
         {
-            Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = NeverPushedToEnd, DrawingExtent = 100, Source = "test",
+            Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = TestModels.NeverPushedToEnd, DrawingExtent = 100, Source = "test",
         });
         ModelWriter.Write(Path.Combine(ModelsPath, "slow"), FixedOutput(TestWeights.Random(seed: 6, vae: false, decoder: 512, mixtures: 2)), new ModelManifest
         {
-            Name = "slow", Kind = ModelKind.DecoderOnly, DecoderSize = 512, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = NeverPushedToEnd, DrawingExtent = 100, Source = "test",
+            Name = "slow", Kind = ModelKind.DecoderOnly, DecoderSize = 512, Mixtures = 2, ScaleFactor = TinyScale, MaxSeqLen = TestModels.NeverPushedToEnd, DrawingExtent = 100, Source = "test",
         });
         if (SharedData.TryPath(BirdFile) is { } bird) // a fixture cannot skip: the tests that need the bird ask Bird()
         {

@@ -26,7 +26,7 @@ public sealed class DrainTests
         using var models = new TempFolder();
         ModelWriter.Write(Path.Combine(models.Path, "tiny"), ApiFactory.TinyWeights(), new ModelManifest
         {
-            Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = 10, MaxSeqLen = ApiFactory.NeverPushedToEnd, DrawingExtent = 100, Source = "test",
+            Name = "tiny", Kind = ModelKind.Vae, DecoderSize = 8, Mixtures = 2, ScaleFactor = 10, MaxSeqLen = TestModels.NeverPushedToEnd, DrawingExtent = 100, Source = "test",
         });
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }

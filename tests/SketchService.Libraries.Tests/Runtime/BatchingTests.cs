@@ -32,10 +32,9 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         public RealModels()
         {
             Sheep = SketchModel.Load(Path.Combine(SharedData.RepoRoot, "models", "sheep"));
-            // Never ends (pen end logit far below the others, and a max_seq_len no run nears, so the sampler never
-            // pushes for the end): a run lasts exactly its max_steps.
+            // Never ends (pen end logit far below the others, never pushed for): a run lasts exactly its max_steps.
             var tiny = Path.Combine(folder.Path, "tiny");
-            TestModels.Write(tiny, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: int.MaxValue);
+            TestModels.Write(tiny, TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: TestModels.NeverPushedToEnd);
             Tiny = SketchModel.Load(tiny);
         }
 
