@@ -41,6 +41,7 @@ public sealed class ModelScheduler : IDisposable
     private readonly object gate = new();
     private readonly LinkedList<EncodeWork> encodeQueue = [];
     private readonly LinkedList<DecodeRun> rowQueue = [];
+    private int drawsInEncoder; // draws out of encodeQueue whose z the encoder lane is finding: they wait for rows next
     private int reservedRows; // rows of admitted draws that are not in the batch yet
     private readonly Dictionary<string, (int Requests, int Rows)> callers = []; // what each caller holds, admitted and not over
     private int liveRows;
@@ -76,11 +77,17 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>Rows in the batch now; a draw's rows are gone before its result is.</summary>
     public int LiveRows => batch.Rows;
 
-    /// <summary>Requests waiting for the encoder or for rows.</summary>
+    /// <summary>Requests waiting for the encoder or for rows, a draw whose z is being found included.</summary>
     public int QueuedRequests
     {
-        get { lock (gate) return encodeQueue.Count + rowQueue.Count; }
+        get { lock (gate) return Waiting; }
     }
+
+    /// <summary>
+    /// Under the gate: what the queue bound counts. A draw in the encoder run counts, for it goes on to wait for rows;
+    /// an encoding being run does not, for it is being served.
+    /// </summary>
+    private int Waiting => encodeQueue.Count + drawsInEncoder + rowQueue.Count;
 
     /// <summary>Decoder steps run so far.</summary>
     public long Ticks => Interlocked.Read(ref ticks);
@@ -215,7 +222,7 @@ public sealed class ModelScheduler : IDisposable
                 $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {rowLimit} one caller may hold" +
                 (crowded ? " while other callers are served too" : "") + $"; retry after {RetryAfter.TotalSeconds:0} s");
         }
-        int waiting = encodeQueue.Count + rowQueue.Count;
+        int waiting = Waiting;
         if (!fits && waiting >= options.MaxQueuedRequests)
         {
             metrics.Failure(Model.Id, "queue_full");
@@ -330,6 +337,7 @@ public sealed class ModelScheduler : IDisposable
             catch (Exception e)
             {
                 logger.LogError(e, "Encoder run of {Model} failed over {Sketches} sketches", Model.Id, slice.Count);
+                lock (gate) drawsInEncoder = 0;
                 foreach (var work in slice.Select(s => s.Work).Distinct()) Stop(work, e, "error");
                 continue;
             }
@@ -362,6 +370,7 @@ public sealed class ModelScheduler : IDisposable
             bool toRows = false;
             lock (gate)
             {
+                drawsInEncoder = 0; // each goes to the rows, completes or fails below
                 for (int k = 0; k < slice.Count; k++)
                 {
                     var (work, index) = slice[k];
@@ -390,11 +399,7 @@ public sealed class ModelScheduler : IDisposable
             }
             foreach (var work in done) work.Completion!.TrySetResult(work.Codes);
             foreach (var (work, why) in failed) Stop(work, why);
-            if (toRows)
-            {
-                metrics.Pending(Model.Id, 1);
-                decoderWake.Set();
-            }
+            if (toRows) decoderWake.Set();
         }
     }
 
@@ -434,7 +439,8 @@ public sealed class ModelScheduler : IDisposable
         foreach (var work in waiting.Where(w => w.AllHanded))
         {
             encodeQueue.Remove(work);
-            metrics.Pending(Model.Id, -1);
+            if (work.Draw is not null) drawsInEncoder++; // still pending: it waits for rows next
+            else metrics.Pending(Model.Id, -1);
         }
     }
 
@@ -449,7 +455,7 @@ public sealed class ModelScheduler : IDisposable
             queued = encodeQueue.Remove(work);
             Release(work);
         }
-        if (queued) metrics.Pending(Model.Id, -1);
+        if (queued || work.Draw is not null) metrics.Pending(Model.Id, -1); // a draw is pending until it takes rows
         work.Fail(why);
         metrics.Failure(Model.Id, reason ?? StopReason(why));
     }

@@ -207,6 +207,71 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         await Task.WhenAll([taken, .. waiting]);
     }
 
+    /// <summary>A VAE that never ends by itself (pen end logit far below the others, never pushed for).</summary>
+    private static TestModels.Loaded EndlessVae() =>
+        TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20), vae: true), maxSeqLen: TestModels.NeverPushedToEnd);
+
+    [Fact]
+    public async Task A_draw_counts_against_the_queue_bound_while_its_z_is_being_found_too()
+    {
+        // The encoder lane takes a draw out of its queue to encode the prefix: it must still count as waiting, or a
+        // request arriving meanwhile passes a full queue.
+        using var vae = EndlessVae();
+        using var scheduler = Scheduler(vae.Model, new() { MaxLiveRows = 1, MaxQueuedRequests = 1, MaxEncodeRunPoints = 100_000 });
+        using var stop = new CancellationTokenSource();
+        var zero = new float[vae.Model.Manifest.LatentSize];
+        var holder = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000, Z = [zero] }, Deadline.None, cancellationToken: stop.Token);
+        while (scheduler.LiveRows == 0) await Task.Delay(1, Ct);
+        var waiting = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5, Prefix = Scribble(20_000, 6), ZFromPrefix = true }, Deadline.None, cancellationToken: stop.Token);
+        var admitted = new List<DecodeRun>();
+        int polls = 0;
+        // Poll through the whole encoding, until the draw's z is found and it waits for the row.
+        while (scheduler.EncoderRuns == 0 && !waiting.Result.IsCompleted)
+        {
+            polls++;
+            Assert.Equal(1, scheduler.QueuedRequests);
+            try { admitted.Add(scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 1, Z = [zero] }, Deadline.None, cancellationToken: stop.Token)); }
+            catch (AdmissionRejectedException) { }
+        }
+        Assert.Empty(admitted);
+        Assert.True(polls > 0);
+        Assert.Equal(1, scheduler.QueuedRequests);
+        stop.Cancel();
+        foreach (var run in new[] { holder, waiting }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+    }
+
+    [Fact]
+    public async Task The_pending_gauge_counts_each_draw_once_however_many_share_an_encoder_run()
+    {
+        using var vae = EndlessVae();
+        long pending = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SchedulerMetrics.MeterName && instrument.Name == "sketch.inference.pending_request_count") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<int>((_, delta, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "model" && (string?)tag.Value == vae.Model.Id) Interlocked.Add(ref pending, delta);
+        });
+        listener.Start();
+        using var scheduler = Scheduler(vae.Model, new() { MaxLiveRows = 2 });
+        using var stop = new CancellationTokenSource();
+        var zero = new float[vae.Model.Manifest.LatentSize];
+        // Two rows held; six draws from their prefixes are encoded (in one run or a few) and then wait for rows.
+        var holders = Enumerable.Range(0, 2).Select(_ => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000, Z = [zero] }, Deadline.None, cancellationToken: stop.Token)).ToList();
+        var draws = Enumerable.Range(0, 6).Select(i => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5, Prefix = Scribble(30, 20 + i), ZFromPrefix = true }, Deadline.None, cancellationToken: Ct)).ToList();
+        while (draws.Any(d => d.NeedsZ)) await Task.Delay(1, Ct);
+        await Task.Delay(50, Ct); // the encoder lane's update ends just after the last z is handed over
+        Assert.Equal(6, Interlocked.Read(ref pending));
+        Assert.Equal(6, scheduler.QueuedRequests);
+        stop.Cancel(); // the rows free: the six take them, two at a time
+        foreach (var run in holders) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+        foreach (var run in draws) Assert.Equal(5, (await run.Result).Sketches[0].Steps);
+        Assert.Equal(0, Interlocked.Read(ref pending));
+    }
+
     [Fact]
     public async Task A_caller_holds_at_most_its_share_and_gets_it_back_when_its_work_is_over()
     {
