@@ -21,11 +21,15 @@ public sealed class DecodeBatch : IDisposable
     private readonly List<(DecodeRun Run, int Sample)> leaving = [];
     private readonly List<DecodeRun> finished = [];
     private readonly List<DecodeRun> stopped = [];
-    private readonly List<(DecodeRun Run, Exception Error)> failed = [];
+    private readonly List<(DecodeRun Run, Exception Error)> failed = [], removed = [];
 
-    public DecodeBatch(SketchModel model, int capacity)
+    private readonly Action<int>? rowsFreed;
+
+    /// <param name="rowsFreed">Told how many rows left, after they leave and before the results of their runs are set.</param>
+    public DecodeBatch(SketchModel model, int capacity, Action<int>? rowsFreed = null)
     {
         Model = model;
+        this.rowsFreed = rowsFreed;
         state = new DecoderState(model, capacity);
         owners = new (DecodeRun, int)[capacity];
     }
@@ -40,6 +44,9 @@ public sealed class DecodeBatch : IDisposable
     public int FreeRows => state.Capacity - state.Rows;
 
     public IReadOnlyList<DecodeRun> Runs => runs;
+
+    /// <summary>The runs the last <see cref="Step"/> failed alone (their sampling threw), with why.</summary>
+    public IReadOnlyList<(DecodeRun Run, Exception Error)> Failed => failed;
 
     /// <summary>Admits a run: its samples become rows at the end of the batch, input S0, state from their z (or zero).</summary>
     public void Add(DecodeRun run)
@@ -63,6 +70,8 @@ public sealed class DecodeBatch : IDisposable
     public IReadOnlyList<DecodeRun> RemoveStopped()
     {
         stopped.Clear();
+        removed.Clear();
+        int before = state.Rows;
         long now = Stopwatch.GetTimestamp();
         for (int i = runs.Count - 1; i >= 0; i--)
         {
@@ -70,9 +79,11 @@ public sealed class DecodeBatch : IDisposable
             if (run.StoppedBy(now) is not { } why) continue;
             RemoveRows(run);
             runs.RemoveAt(i);
-            run.Fail(why);
+            removed.Add((run, why));
             stopped.Add(run);
         }
+        Freed(before - state.Rows);
+        foreach (var (run, why) in removed) run.Fail(why);
         return stopped;
     }
 
@@ -84,6 +95,7 @@ public sealed class DecodeBatch : IDisposable
     public IReadOnlyList<DecodeRun> Step()
     {
         finished.Clear();
+        failed.Clear();
         if (state.Rows == 0) return finished;
         try
         {
@@ -93,12 +105,14 @@ public sealed class DecodeBatch : IDisposable
         {
             // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
             var all = runs.ToList();
+            int rows = state.Rows;
             Clear();
+            Freed(rows);
             foreach (var run in all) run.Fail(e);
             throw;
         }
         leaving.Clear();
-        failed.Clear();
+        int before = state.Rows;
         foreach (var run in runs)
         {
             try
@@ -119,12 +133,18 @@ public sealed class DecodeBatch : IDisposable
         foreach (var (run, sample) in leaving) RemoveRow(run, sample);
         foreach (var run in finished) runs.Remove(run);
         // Rows first, results after: whoever awaits a result sees its rows already gone.
+        Freed(before - state.Rows);
         foreach (var (run, error) in failed) run.Fail(error);
         foreach (var run in finished) run.Complete();
         return finished;
     }
 
-    /// <summary>Drops every run and row (their owner has already failed them).</summary>
+    private void Freed(int rows)
+    {
+        if (rows > 0) rowsFreed?.Invoke(rows);
+    }
+
+    /// <summary>Drops every run and row (their owner fails them, and counts their rows).</summary>
     public void Clear()
     {
         foreach (var run in runs)

@@ -182,8 +182,17 @@ public sealed class DecodeRun
         return running == 0 || last;
     }
 
+    /// <summary>
+    /// Run once, just before the run's end is seen (its stream or its result): its owner gives back what the run held
+    /// there, so whoever awaits the end may ask again at once.
+    /// </summary>
+    internal Action? Ending;
+
+    private void End() => Interlocked.Exchange(ref Ending, null)?.Invoke();
+
     internal void Complete()
     {
+        End();
         var now = Stopwatch.GetTimestamp();
         var sketches = Enumerable.Range(0, Samples).Select(s => new DecodedSketch([.. points[s]], steps[s], ended[s])).ToArray();
         var queued = Stopwatch.GetElapsedTime(SubmittedAt, startedAt == 0 ? now : startedAt);
@@ -194,6 +203,7 @@ public sealed class DecodeRun
 
     internal void Fail(Exception error)
     {
+        End();
         stream?.Writer.TryComplete(error);
         completion.TrySetException(error);
     }

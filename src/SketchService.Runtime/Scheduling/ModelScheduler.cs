@@ -62,7 +62,7 @@ public sealed class ModelScheduler : IDisposable
         this.options = options;
         this.metrics = metrics;
         this.logger = logger;
-        batch = new DecodeBatch(model, options.MaxLiveRows);
+        batch = new DecodeBatch(model, options.MaxLiveRows, freed => Count(-freed));
         decoderLane = new Thread(DecoderLoop) { IsBackground = true, Name = $"decode {model.Id}" };
         decoderLane.Start();
         if (model.Manifest.IsVae)
@@ -123,12 +123,12 @@ public sealed class ModelScheduler : IDisposable
         lock (gate)
         {
             Admitting(fits: false, caller, rows: 0);
+            work.Ending = GiveBack(caller, rows: 0);
             encodeQueue.AddLast(work);
         }
         metrics.Pending(Model.Id, 1);
         encoderWake.Set();
-        Held(work.Completion!.Task, caller, 0);
-        return work.Completion.Task;
+        return work.Completion!.Task;
     }
 
     /// <summary>
@@ -144,13 +144,13 @@ public sealed class ModelScheduler : IDisposable
         lock (gate)
         {
             Admitting(fits: !run.NeedsZ && liveRows + reservedRows + run.Rows <= options.MaxLiveRows, caller, run.Rows);
+            run.Ending = GiveBack(caller, run.Rows);
             reservedRows += run.Rows;
             if (run.NeedsZ) encodeQueue.AddLast(new EncodeWork([run.Prefix], run, deadline, cancellationToken));
             else rowQueue.AddLast(run);
         }
         metrics.Pending(Model.Id, 1);
         (run.NeedsZ ? encoderWake : decoderWake).Set();
-        Held(run.Result, caller, run.Rows);
         return run;
     }
 
@@ -234,11 +234,14 @@ public sealed class ModelScheduler : IDisposable
     /// <summary>Whether callers have a share at all (not when both bounds are unlimited).</summary>
     private bool SharesCallers => options.MaxRequestsPerCaller != int.MaxValue || options.MaxRowsPerCaller != int.MaxValue;
 
-    /// <summary>Gives a caller's request and rows back when its work is over, however it ends.</summary>
-    private void Held(Task work, string? caller, int rows)
+    /// <summary>
+    /// What gives a caller's request and rows back when its work ends, however it ends: run by the work just before its
+    /// end is seen, so the caller may ask again as soon as it sees it.
+    /// </summary>
+    private Action? GiveBack(string? caller, int rows)
     {
-        if (caller is null || !SharesCallers) return;
-        work.ContinueWith(_ =>
+        if (caller is null || !SharesCallers) return null;
+        return () =>
         {
             lock (gate)
             {
@@ -246,7 +249,7 @@ public sealed class ModelScheduler : IDisposable
                 if (use.Requests == 1) callers.Remove(caller);
                 else callers[caller] = (use.Requests - 1, use.Rows - rows);
             }
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        };
     }
 
     /// <summary>Under the gate: the rows a draw still waiting for its encoding had reserved.</summary>
@@ -284,10 +287,23 @@ public sealed class ModelScheduler : IDisposable
             ?? (token.IsCancellationRequested ? new OperationCanceledException(token)
                 : deadline.HasPassed(now) ? new DeadlineExceededException(deadline.Length!.Value) : null);
 
+        /// <summary>An encoding's <see cref="DecodeRun.Ending"/>: run once, just before its result is set.</summary>
+        public Action? Ending;
+
+        public void Deliver()
+        {
+            Interlocked.Exchange(ref Ending, null)?.Invoke();
+            Completion!.TrySetResult(Codes);
+        }
+
         public void Fail(Exception e)
         {
             if (Draw is { } run) run.Fail(e);
-            else Completion!.TrySetException(e);
+            else
+            {
+                Interlocked.Exchange(ref Ending, null)?.Invoke();
+                Completion!.TrySetException(e);
+            }
         }
     }
 
@@ -397,7 +413,7 @@ public sealed class ModelScheduler : IDisposable
                     else done.Add(work);
                 }
             }
-            foreach (var work in done) work.Completion!.TrySetResult(work.Codes);
+            foreach (var work in done) work.Deliver();
             foreach (var (work, why) in failed) Stop(work, why);
             if (toRows) decoderWake.Set();
         }
@@ -474,10 +490,8 @@ public sealed class ModelScheduler : IDisposable
             }
             if (stopAll) FailLive(stopped!);
             Admit();
-            int before = batch.Rows;
             foreach (var run in batch.RemoveStopped())
                 metrics.Failure(Model.Id, StopReason(run.Result.Exception?.InnerException));
-            Count(batch.Rows - before);
             if (batch.Rows == 0)
             {
                 lock (gate)
@@ -577,14 +591,13 @@ public sealed class ModelScheduler : IDisposable
         {
             logger.LogError(e, "Decoder step of {Model} failed over {Rows} rows; their requests fail", Model.Id, rows);
             metrics.Failure(Model.Id, "error");
-            Count(-rows);
             return;
         }
         Interlocked.Increment(ref ticks);
         metrics.Step(Model.Id, rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
         int sampled = Record(batch.Runs) + Record(finished);
         if (sampled > 0) metrics.Points(Model.Id, sampled);
-        Count(batch.Rows - rows);
+        foreach (var _ in batch.Failed) metrics.Failure(Model.Id, "error"); // e.g. a non-finite point: that request gets its 422
     }
 
     /// <summary>Points sampled by these draws this tick; time to first point for those that just sampled their first.</summary>

@@ -287,8 +287,36 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         var b = scheduler.Draw(endless with { Samples = 3 }, Deadline.None, cancellationToken: stop.Token, caller: "b"); // another caller is served
         stop.Cancel();
         foreach (var run in new[] { a, a2, b }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
-        await Task.Delay(50, Ct); // the share is given back by a continuation of the result
         Assert.Equal(5, (await scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5 }, Deadline.None, cancellationToken: Ct, caller: "a").Result).Sketches[0].Steps);
+    }
+
+    [Fact]
+    public async Task Whoever_sees_a_result_may_ask_again_at_once_its_share_and_rows_are_already_given_back()
+    {
+        // A share of one request, no queue and one row: each next draw is admitted only if the last one's share and row
+        // were given back before its result was seen.
+        using var vae = EndlessVae();
+        using var scheduler = Scheduler(vae.Model, new() { MaxLiveRows = 1, MaxQueuedRequests = 0, MaxRequestsPerCaller = 1, MaxRowsPerCaller = 1 });
+        var zero = new float[vae.Model.Manifest.LatentSize];
+        for (var i = 0; i < 200; i++)
+        {
+            var draw = await scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 1, Z = [zero] }, Deadline.None, cancellationToken: Ct, caller: "a").Result;
+            Assert.Equal(1, draw.Sketches[0].Steps);
+        }
+        // A stopped run gives them back before its failure is seen, too.
+        for (var i = 0; i < 50; i++)
+        {
+            using var leave = new CancellationTokenSource();
+            var run = scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000, Z = [zero] }, Deadline.None, cancellationToken: leave.Token, caller: "a");
+            while (scheduler.LiveRows == 0) await Task.Yield();
+            leave.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
+        }
+        Assert.Equal(0, scheduler.LiveRows);
+
+        // Encodings always pass through the queue: one place for them, and one request for the caller.
+        using var encoder = Scheduler(vae.Model, new() { MaxQueuedRequests = 1, MaxRequestsPerCaller = 1, MaxRowsPerCaller = 1 });
+        for (var i = 0; i < 200; i++) await encoder.EncodeAsync([Scribble(3, i)], Deadline.None, Ct, caller: "a");
     }
 
     [Fact]
@@ -308,7 +336,6 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         Assert.Throws<AdmissionRejectedException>(() => scheduler.Draw(endless, Deadline.None, cancellationToken: Ct, caller: "polite"));
         stop.Cancel();
         foreach (var run in new[] { g1, g2, p }) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
-        await Task.Delay(50, Ct); // the shares are given back by a continuation of the result
         // Alone again: the whole share.
         using var again = new CancellationTokenSource();
         var a1 = scheduler.Draw(endless with { Samples = 4 }, Deadline.None, cancellationToken: again.Token, caller: "greedy");
