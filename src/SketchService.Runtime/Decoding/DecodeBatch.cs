@@ -144,7 +144,7 @@ public sealed class DecodeBatch : IDisposable
         if (rows > 0) rowsFreed?.Invoke(rows);
     }
 
-    /// <summary>Drops every run and row (their owner fails them, and counts their rows).</summary>
+    /// <summary>Drops every run and row, neither failing them nor telling rowsFreed: whoever calls it does both.</summary>
     public void Clear()
     {
         foreach (var run in runs)

@@ -353,7 +353,6 @@ public sealed class ModelScheduler : IDisposable
             catch (Exception e)
             {
                 logger.LogError(e, "Encoder run of {Model} failed over {Sketches} sketches", Model.Id, slice.Count);
-                lock (gate) drawsInEncoder = 0;
                 foreach (var work in slice.Select(s => s.Work).Distinct()) Stop(work, e, "error");
                 continue;
             }
@@ -386,7 +385,6 @@ public sealed class ModelScheduler : IDisposable
             bool toRows = false;
             lock (gate)
             {
-                drawsInEncoder = 0; // each goes to the rows, completes or fails below
                 for (int k = 0; k < slice.Count; k++)
                 {
                     var (work, index) = slice[k];
@@ -407,6 +405,7 @@ public sealed class ModelScheduler : IDisposable
                     if (work.Draw is { } run)
                     {
                         run.UseZ(work.Codes[0].Mu);
+                        drawsInEncoder--;
                         rowQueue.AddLast(run);
                         toRows = true;
                     }
@@ -469,6 +468,7 @@ public sealed class ModelScheduler : IDisposable
             if (work.Over) return;
             work.Over = true;
             queued = encodeQueue.Remove(work);
+            if (!queued && work.Draw is not null) drawsInEncoder--; // it was in the encoder run
             Release(work);
         }
         if (queued || work.Draw is not null) metrics.Pending(Model.Id, -1); // a draw is pending until it takes rows
@@ -580,7 +580,7 @@ public sealed class ModelScheduler : IDisposable
 
     private void Tick()
     {
-        int rows = batch.Rows;
+        int rows = batch.Rows, requests = batch.Runs.Count;
         long start = Stopwatch.GetTimestamp();
         IReadOnlyList<DecodeRun> finished;
         try
@@ -590,14 +590,14 @@ public sealed class ModelScheduler : IDisposable
         catch (Exception e)
         {
             logger.LogError(e, "Decoder step of {Model} failed over {Rows} rows; their requests fail", Model.Id, rows);
-            metrics.Failure(Model.Id, "error");
+            for (int r = 0; r < requests; r++) metrics.Failure(Model.Id, "error");
             return;
         }
         Interlocked.Increment(ref ticks);
         metrics.Step(Model.Id, rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
         int sampled = Record(batch.Runs) + Record(finished);
         if (sampled > 0) metrics.Points(Model.Id, sampled);
-        foreach (var _ in batch.Failed) metrics.Failure(Model.Id, "error"); // e.g. a non-finite point: that request gets its 422
+        foreach (var (_, error) in batch.Failed) metrics.Failure(Model.Id, error is NonFiniteOutputException ? "non_finite" : "error");
     }
 
     /// <summary>Points sampled by these draws this tick; time to first point for those that just sampled their first.</summary>

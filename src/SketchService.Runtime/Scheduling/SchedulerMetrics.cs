@@ -41,7 +41,7 @@ public sealed class SchedulerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = waitSeconds });
         points = meter.CreateCounter<long>("sketch.inference.points", "{point}", "Points sampled");
         failures = meter.CreateCounter<long>("sketch.inference.request_failure", "{request}",
-            "Requests refused or stopped, by reason: queue_full, caller_share, caller_rate, cost_limit, deadline, canceled, shutdown, error");
+            "Requests refused or stopped, by reason: queue_full, caller_share, caller_rate, cost_limit, deadline, canceled, shutdown, non_finite, error");
     }
 
     public void Pending(string model, int delta) => pending.Add(delta, Tag(model));

@@ -244,32 +244,73 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
     public async Task The_pending_gauge_counts_each_draw_once_however_many_share_an_encoder_run()
     {
         using var vae = EndlessVae();
-        long pending = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == SchedulerMetrics.MeterName && instrument.Name == "sketch.inference.pending_request_count") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<int>((_, delta, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag.Key == "model" && (string?)tag.Value == vae.Model.Id) Interlocked.Add(ref pending, delta);
-        });
-        listener.Start();
+        using var pending = new Measured("sketch.inference.pending_request_count", vae.Model.Id);
         using var scheduler = Scheduler(vae.Model, new() { MaxLiveRows = 2 });
         using var stop = new CancellationTokenSource();
         var zero = new float[vae.Model.Manifest.LatentSize];
         // Two rows held; six draws from their prefixes are encoded (in one run or a few) and then wait for rows.
         var holders = Enumerable.Range(0, 2).Select(_ => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000, Z = [zero] }, Deadline.None, cancellationToken: stop.Token)).ToList();
+        while (scheduler.LiveRows < 2) await Task.Delay(1, Ct);
         var draws = Enumerable.Range(0, 6).Select(i => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 5, Prefix = Scribble(30, 20 + i), ZFromPrefix = true }, Deadline.None, cancellationToken: Ct)).ToList();
         while (draws.Any(d => d.NeedsZ)) await Task.Delay(1, Ct);
-        await Task.Delay(50, Ct); // the encoder lane's update ends just after the last z is handed over
-        Assert.Equal(6, Interlocked.Read(ref pending));
+        await Task.Delay(50, Ct); // time for a gauge that drifts to show it
+        Assert.Equal(6, pending.Sum);
         Assert.Equal(6, scheduler.QueuedRequests);
         stop.Cancel(); // the rows free: the six take them, two at a time
         foreach (var run in holders) await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Result);
         foreach (var run in draws) Assert.Equal(5, (await run.Result).Sketches[0].Steps);
-        Assert.Equal(0, Interlocked.Read(ref pending));
+        Assert.Equal(0, pending.Sum);
+    }
+
+    [Fact]
+    public async Task A_run_that_draws_a_non_finite_point_fails_alone_counted_once_as_non_finite()
+    {
+        var parameters = TestModels.ThreeComponents(down: 5, up: 0, end: -20);
+        parameters[6] = parameters[7] = parameters[8] = float.NaN; // μx of every component
+        using var broken = TestModels.Load(TestModels.ConstantOutput(parameters), maxSeqLen: TestModels.NeverPushedToEnd);
+        using var failures = new Measured("sketch.inference.request_failure", broken.Model.Id);
+        using var scheduler = Scheduler(broken.Model);
+        var runs = Enumerable.Range(0, 3).Select(_ => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 10 }, Deadline.None, cancellationToken: Ct)).ToList();
+        foreach (var run in runs) await Assert.ThrowsAsync<NonFiniteOutputException>(() => run.Result);
+        Assert.Equal(3, failures.Sum);
+        Assert.Equal(["non_finite"], failures.Reasons.Distinct());
+        Assert.Equal(0, scheduler.LiveRows);
+    }
+
+    /// <summary>The sum of one scheduler instrument's measurements for one model, and the failure reasons seen.</summary>
+    private sealed class Measured : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener listener = new();
+        private long sum;
+
+        public Measured(string instrument, string model)
+        {
+            listener.InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == SchedulerMetrics.MeterName && i.Name == instrument) l.EnableMeasurementEvents(i);
+            };
+            listener.SetMeasurementEventCallback<int>((_, value, tags, _) => Add(value, tags, model));
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) => Add(value, tags, model));
+            listener.Start();
+        }
+
+        public long Sum => Interlocked.Read(ref sum);
+        public System.Collections.Concurrent.ConcurrentBag<string> Reasons { get; } = [];
+
+        private void Add(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, string model)
+        {
+            string? of = null, reason = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "model") of = tag.Value as string;
+                if (tag.Key == "reason") reason = tag.Value as string;
+            }
+            if (of != model) return;
+            Interlocked.Add(ref sum, value);
+            if (reason is not null) Reasons.Add(reason);
+        }
+
+        public void Dispose() => listener.Dispose();
     }
 
     [Fact]
