@@ -20,7 +20,6 @@ public sealed class DecodeBatch : IDisposable
     private readonly (DecodeRun Run, int Sample)[] owners;
     private readonly List<(DecodeRun Run, int Sample)> leaving = [];
     private readonly List<DecodeRun> finished = [];
-    private readonly List<DecodeRun> stopped = [];
     private readonly List<(DecodeRun Run, Exception Error)> failed = [], removed = [];
 
     private readonly Action<int>? rowsFreed;
@@ -65,11 +64,10 @@ public sealed class DecodeBatch : IDisposable
 
     /// <summary>
     /// Removes the runs whose client went away (failed with <see cref="OperationCanceledException"/>) or whose
-    /// deadline passed (<see cref="DeadlineExceededException"/>), freeing their rows; returns them (valid until the next call).
+    /// deadline passed (<see cref="DeadlineExceededException"/>), freeing their rows; returns them with why (valid until the next call).
     /// </summary>
-    public IReadOnlyList<DecodeRun> RemoveStopped()
+    public IReadOnlyList<(DecodeRun Run, Exception Error)> RemoveStopped()
     {
-        stopped.Clear();
         removed.Clear();
         int before = state.Rows;
         long now = Stopwatch.GetTimestamp();
@@ -80,11 +78,10 @@ public sealed class DecodeBatch : IDisposable
             RemoveRows(run);
             runs.RemoveAt(i);
             removed.Add((run, why));
-            stopped.Add(run);
         }
         Freed(before - state.Rows);
         foreach (var (run, why) in removed) run.Fail(why);
-        return stopped;
+        return removed;
     }
 
     /// <summary>

@@ -290,9 +290,11 @@ public sealed class ModelScheduler : IDisposable
         /// <summary>An encoding's <see cref="DecodeRun.Ending"/>: run once, just before its result is set.</summary>
         public Action? Ending;
 
+        private void End() => Interlocked.Exchange(ref Ending, null)?.Invoke();
+
         public void Deliver()
         {
-            Interlocked.Exchange(ref Ending, null)?.Invoke();
+            End();
             Completion!.TrySetResult(Codes);
         }
 
@@ -301,7 +303,7 @@ public sealed class ModelScheduler : IDisposable
             if (Draw is { } run) run.Fail(e);
             else
             {
-                Interlocked.Exchange(ref Ending, null)?.Invoke();
+                End();
                 Completion!.TrySetException(e);
             }
         }
@@ -490,8 +492,8 @@ public sealed class ModelScheduler : IDisposable
             }
             if (stopAll) FailLive(stopped!);
             Admit();
-            foreach (var run in batch.RemoveStopped())
-                metrics.Failure(Model.Id, StopReason(run.Result.Exception?.InnerException));
+            foreach (var (_, why) in batch.RemoveStopped())
+                metrics.Failure(Model.Id, StopReason(why));
             if (batch.Rows == 0)
             {
                 lock (gate)
@@ -621,7 +623,7 @@ public sealed class ModelScheduler : IDisposable
     }
 
     /// <summary>The failure metric's reason for work that was stopped.</summary>
-    private static string StopReason(Exception? why) => why switch
+    private static string StopReason(Exception why) => why switch
     {
         DeadlineExceededException => "deadline",
         OperationCanceledException => "canceled",

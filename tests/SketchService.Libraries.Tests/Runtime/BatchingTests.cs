@@ -171,7 +171,9 @@ public sealed class BatchingTests : IClassFixture<BatchingTests.RealModels>
         batch.Add(kept);
         batch.Step();
         stop.Cancel();
-        Assert.Equal([cancelled], batch.RemoveStopped());
+        var removed = Assert.Single(batch.RemoveStopped());
+        Assert.Same(cancelled, removed.Run);
+        Assert.IsType<OperationCanceledException>(removed.Error);
         Assert.Equal(1, batch.Rows);
         await Assert.ThrowsAsync<OperationCanceledException>(() => cancelled.Result);
         while (batch.Rows > 0) batch.Step();
