@@ -153,11 +153,13 @@ public sealed class PlaygroundTests(ApiFactory app)
         await Done(page);
     }
 
-    /// <summary>Waits until the status line says the completion is done (or stopped).</summary>
+    /// <summary>Waits until the status line says the completion is done; fails after 30 s, saying what it says.</summary>
     private static async Task Done(IPage page)
     {
         var clock = Stopwatch.StartNew();
-        while (!(await page.Locator("#status").InnerTextAsync()).Contains("done") && clock.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20, Ct);
+        string status;
+        while (!(status = await page.Locator("#status").InnerTextAsync()).Contains("done") && clock.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20, Ct);
+        Assert.True(status.Contains("done"), $"after 30 s the status line says \"{status}\", not done");
     }
 
     [Fact]
