@@ -231,11 +231,18 @@ public static class Commands
         var seeds = Cli.Option("--seeds", "With --model: average the drawings' figures over this many seeds (new samples and classifier folds each).",
             Cli.PositiveInt, () => SketchQuality.DefaultSeeds, "n");
         var write = new Option<bool>("--write") { Description = "With --model: also write the round trip and the quality figures into the folder's model.json (its ONNX files are left as they are)." };
+        var against = new Option<string>("--against")
+        {
+            Description = "With --model: measure this other model folder too (one from git history, say), with the same seeds on the same test drawings, " +
+                          "and print each task's difference, paired seed by seed, ± its scatter (the standard deviation of that mean).",
+            HelpName = "dir",
+        };
         var command = new Command("evaluate", "Prints a checkpoint's Lr and KL on the valid and test splits, its latent round trip and how far its drawings " +
-                                              "(prior, reconstructions, completions) are from the real test drawings.") { run, modelDir, checkpoint, data, pictures, seeds, write };
+                                              "(prior, reconstructions, completions) are from the real test drawings.") { run, modelDir, checkpoint, data, pictures, seeds, write, against };
         command.Validators.Add(r =>
         {
             if ((r.GetValue(run) is null) == (r.GetValue(modelDir) is null)) r.AddError("give --run (a checkpoint) or --model (a model folder)");
+            if (r.GetValue(against) is not null && r.GetValue(modelDir) is null) r.AddError("--against compares two model folders: give --model too");
         });
         command.SetAction(parse =>
         {
@@ -252,6 +259,14 @@ public static class Commands
                 foreach (var line in evaluation.Lines().Skip(2)) output.Out.WriteLine(line);
                 output.Out.WriteLine($"  (real against real, valid against test: {SketchQuality.TwoSampleAccuracy(test.Test, test.Valid):P1})");
                 if (parse.GetValue(pictures) is { } dir) Pictures.Tasks(dir, firstSeed, test.Test, m.ScaleFactor);
+                if (parse.GetValue(against) is { } otherFolder)
+                {
+                    using var other = SketchModel.Load(otherFolder);
+                    var comparisons = SketchQuality.Compare(quality, SketchQuality.MeasureOverSeeds(other, test.Test, parse.GetValue(seeds)));
+                    output.Out.WriteLine($"against {otherFolder}, with the same seeds on the same test drawings (this model − that one, in points; lower is better):");
+                    foreach (var c in comparisons)
+                        output.Out.WriteLine($"  {c.Task,-25} {c.This:P1} against {c.Other:P1}: {100 * c.Difference:+0.0;−0.0;0.0} ± {100 * c.StandardError:0.0}, {c.Verdict}");
+                }
                 if (parse.GetValue(write))
                 {
                     (m with { Retrieval = evaluation.Retrieval, Quality = evaluation.Quality }).Write(folder);

@@ -31,10 +31,11 @@ public sealed record Evaluation(LossFigures? Valid, LossFigures? Test, IReadOnly
         if (quality is not { Count: > 0 }) yield break;
         var seeds = quality[0].SeedAccuracies?.Count ?? 1;
         yield return $"told apart from {quality[0].Drawings} real test drawings (classifier two-sample test; 50 % = indistinguishable" +
-                     (seeds > 1 ? $"; mean of {seeds} seeds):" : "):");
+                     (seeds > 1 ? $"; mean of {seeds} seeds ± its standard error, each seed's figure in brackets):" : "):");
         foreach (var q in quality)
             yield return $"  {q.Task,-22} τ {q.Temperature:0.##}: {q.Accuracy:P1}" +
-                         (q.SeedAccuracies is { Count: > 1 } each ? $" ({string.Join(", ", each.Select(a => a.ToString("P1")))})" : "") +
+                         (q.SeedAccuracies is { Count: > 1 } each
+                             ? $" ± {100 * SketchQuality.StandardError(each):0.0} ({string.Join(", ", each.Select(a => a.ToString("P1")))})" : "") +
                          $"; ended by itself {q.EndedByItself:P0}; length {q.LengthRatio:0.00}× the real drawings'";
     }
 

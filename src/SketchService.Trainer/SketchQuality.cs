@@ -125,6 +125,37 @@ public static class SketchQuality
         })];
     }
 
+    /// <summary>The standard error of a mean over seeds: their standard deviation / √n; 0 for a single seed, which gives no scatter to go by.</summary>
+    public static double StandardError(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1) / values.Count);
+    }
+
+    /// <summary>
+    /// One task measured on two models with the same seeds: each model's mean accuracy, and the mean of the per-seed
+    /// differences (this model − the other) with its standard error. Seed s draws both models' samples and splits the
+    /// real drawings into the same folds, so the difference is paired: what the two models share cancels out of its scatter.
+    /// </summary>
+    public sealed record Comparison(string Task, double This, double Other, double Difference, double StandardError)
+    {
+        /// <summary>Better or worse only where the difference is at least twice its standard error (about 95 %, two-sided); level otherwise.</summary>
+        public string Verdict => Math.Abs(Difference) < 2 * StandardError || Difference == 0 ? "level" : Difference < 0 ? "better" : "worse";
+    }
+
+    /// <summary>The tasks both measured, paired seed by seed; tasks only one model draws (a decoder-only model's missing ones) are left out.</summary>
+    public static IReadOnlyList<Comparison> Compare(IReadOnlyList<QualityFigures> self, IReadOnlyList<QualityFigures> other) =>
+    [
+        .. self.Join(other, q => q.Task, q => q.Task, (a, b) =>
+        {
+            var (sa, sb) = (a.SeedAccuracies ?? [a.Accuracy], b.SeedAccuracies ?? [b.Accuracy]);
+            if (sa.Count != sb.Count) throw new ArgumentException($"{a.Task}: {sa.Count} seeds against {sb.Count}; pair only figures measured with the same seeds");
+            var differences = sa.Zip(sb, (x, y) => x - y).ToArray();
+            return new Comparison(a.Task, a.Accuracy, b.Accuracy, differences.Average(), StandardError(differences));
+        }),
+    ];
+
     /// <summary>The test of each task against the real drawings; also real against real (<paramref name="reference"/>, e.g. the validation split) when given.</summary>
     public static IReadOnlyList<QualityFigures> Measure(IReadOnlyList<TaskDrawings> tasks, IReadOnlyList<StrokePoint[]> real, int seed = 1)
     {

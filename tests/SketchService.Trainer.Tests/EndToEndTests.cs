@@ -63,6 +63,13 @@ public class EndToEndTests
         Assert.Equal([0.1f, 0f], manifest.Retrieval!.Select(r => r.Temperature));
         Assert.All(manifest.Retrieval!, r => Assert.True(r.Sketches == manifest.Dataset!.Test && r.Top1 is >= 0 and <= 1 && r.Top5 >= r.Top1, r.ToString()));
         Assert.Contains($"retrieval at τ 0.1: top-1 {manifest.Retrieval![0].Top1:P1}, top-5 {manifest.Retrieval[0].Top5:P1} of {manifest.Dataset!.Test} test sketches (chance {1.0 / manifest.Dataset.Test:P1} / {Math.Min(5.0, manifest.Dataset.Test) / manifest.Dataset.Test:P1})", evalLog);
+
+        // The folder against itself: the same seeds draw the same drawings, so every task differs by exactly nothing.
+        Assert.Equal(0, RunCli(out var againstLog, "evaluate", "--model", modelDir, "--against", modelDir, "--data", data, "--seeds", "2"));
+        var compared = Regex.Matches(againstLog, @"^  (.+?)\s+\S+ % against \S+ %: (\S+) ± (\S+), (\w+)$", RegexOptions.Multiline);
+        Assert.True(compared.Count == manifest.Quality!.Count, againstLog);
+        Assert.All(compared, c => Assert.Equal(("0.0", "0.0", "level"), (c.Groups[2].Value, c.Groups[3].Value, c.Groups[4].Value)));
+        Assert.Equal(Commands.UsageError, RunCli(out _, "evaluate", "--run", run, "--against", modelDir));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using SketchService.Core.Model;
 using SketchService.Core.Strokes;
 using SketchService.Data;
 
@@ -57,5 +58,40 @@ public sealed class SketchQualityTests
             var prefix = SketchQuality.FirstThird(test[i]);
             Assert.Equal(prefix, completion.Drawings[i][..prefix.Length]);
         }
+    }
+
+    [Fact]
+    public void Two_models_are_compared_seed_by_seed_and_called_better_only_past_twice_the_standard_error()
+    {
+        static QualityFigures Task(string task, params double[] seeds) => new(task, 0.5f, 300, seeds.Average(), 1, 1, seeds);
+        IReadOnlyList<QualityFigures> self =
+        [
+            Task("a", 0.70, 0.74, 0.72), // 2 points under the other at every seed: the shared scatter cancels
+            Task("b", 0.70, 0.80, 0.75),
+            Task("only here", 0.6, 0.6, 0.6),
+            Task("c", 0.80, 0.81, 0.82),
+        ];
+        IReadOnlyList<QualityFigures> other = [Task("a", 0.72, 0.76, 0.74), Task("b", 0.80, 0.70, 0.77), Task("c", 0.70, 0.71, 0.72)];
+
+        var compared = SketchQuality.Compare(self, other);
+
+        Assert.Equal(["a", "b", "c"], compared.Select(c => c.Task));
+        Assert.Equal(-0.02, compared[0].Difference, 12);
+        Assert.Equal(0, compared[0].StandardError, 12);
+        Assert.Equal("better", compared[0].Verdict);
+        // Differences −0.10, +0.10, −0.02: mean −0.0067, standard deviation 0.1007, standard error 0.0581.
+        Assert.Equal(-0.02 / 3, compared[1].Difference, 12);
+        Assert.Equal(0.05812, compared[1].StandardError, 5);
+        Assert.Equal("level", compared[1].Verdict);
+        Assert.Equal("worse", compared[2].Verdict);
+        Assert.Throws<ArgumentException>(() => SketchQuality.Compare(self, [Task("a", 0.7, 0.7)]));
+    }
+
+    [Fact]
+    public void The_standard_error_of_one_seed_is_zero_and_of_several_their_deviation_over_root_n()
+    {
+        Assert.Equal(0, SketchQuality.StandardError([0.7]));
+        // Mean 0.71, each 0.01 from it: standard deviation 0.01·√(4/3), standard error 0.01/√3.
+        Assert.Equal(0.01 / Math.Sqrt(3), SketchQuality.StandardError([0.70, 0.72, 0.70, 0.72]), 12);
     }
 }
