@@ -68,7 +68,7 @@ function fields(options) {
   for (const [name, field] of Object.entries(FIELDS)) if (options?.[name] !== undefined) body[field] = options[name];
   return body;
 }
-// An operand is a z, or a whole drawing (resized to its own box: a frame does not apply, and is not sent).
+// An operand is a z, or a whole drawing, resized to its own box (its frame is not sent).
 function operand(value) {
   if (Array.isArray(value) && typeof value[0] === "number") return { z: value };
   if (value?.z) return { z: value.z };

@@ -322,7 +322,7 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal(shortOne.Z, asked.Z); // asked for, it is what auto chose
         var (refused, problem) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(400), condition = "prior", samples = 4, max_steps = 250 });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.Contains("use condition encoding", (string)problem!["errors"]!["max_steps"]![0]!);
+        Assert.EndsWith("leave no steps to draw under the limit of 8000: send shorter sketches or fewer samples, or use condition encoding", (string)problem!["errors"]!["sketch"]![0]!);
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

@@ -81,7 +81,7 @@ public sealed record LatentOperand
     /// <summary>A z given as is.</summary>
     public static LatentOperand FromZ(float[] z) => new() { Z = z };
 
-    /// <summary>The encoding of a sketch (a whole drawing: it is resized to its own box, so its Frame is not sent).</summary>
+    /// <summary>The encoding of a sketch, a whole drawing: resized to its own box (its Frame is not sent).</summary>
     public static LatentOperand FromSketch(SketchInput sketch) => new() { Strokes = sketch.Strokes, Polylines = sketch.Polylines };
 
     /// <summary>A z, as an operand.</summary>

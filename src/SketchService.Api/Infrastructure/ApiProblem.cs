@@ -83,9 +83,18 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                 problem = new ProblemDetails
                 {
                     Status = b.StatusCode,
-                    Title = b.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
+                    Title = b.StatusCode switch
+                    {
+                        StatusCodes.Status413PayloadTooLarge => "Request body too large",
+                        StatusCodes.Status400BadRequest => "Bad request",
+                        _ => null, // the status's reason phrase, as the status code pages give it
+                    },
                     Detail = Describe(b, http),
                 };
+                break;
+            // ReadFromJsonAsync throws this, not a BadHttpRequestException, for a charset it has no decoder for.
+            case InvalidOperationException when ProblemSetup.UnreadableCharset(http.Request):
+                problem = new ProblemDetails { Status = StatusCodes.Status415UnsupportedMediaType, Detail = ProblemSetup.UnsupportedMediaType(http.Request) };
                 break;
             case AdmissionRejectedException r:
                 RetryAfter(http, r.RetryAfter);
@@ -129,6 +138,7 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
         }
         // ASP.NET Core's words for a missing body speak to the endpoint's author, not to the caller.
         if (b.Message.Contains("no body was provided", StringComparison.Ordinal)) return "the request needs a JSON object as its body";
+        if (b.StatusCode == StatusCodes.Status415UnsupportedMediaType) return ProblemSetup.UnsupportedMediaType(http.Request);
         return ProblemSetup.Echo(b.Message, 1000);
     }
 
@@ -226,6 +236,15 @@ public static class ProblemSetup
     /// <summary><paramref name="value"/> as is, or its first <see cref="MaxEcho"/> characters and how many were left out.</summary>
     public static string Echo(string value, int max = MaxEcho) => value.Length <= max ? value : $"{value[..max]}… ({value.Length - max} more characters)";
 
+    /// <summary>What a 415 says, whichever part of ASP.NET Core refused the body.</summary>
+    public static string UnsupportedMediaType(HttpRequest request) =>
+        $"the body must be JSON in UTF-8, sent as Content-Type: application/json; got '{Echo(request.ContentType is { Length: > 0 } type ? type : "none")}'";
+
+    /// <summary>A Content-Type whose charset is not UTF-8: JSON between systems is UTF-8 (RFC 8259, section 8.1).</summary>
+    public static bool UnreadableCharset(HttpRequest request) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.Charset.HasValue
+        && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase);
+
     public static IServiceCollection AddApiProblems(this IServiceCollection services)
     {
         services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // before AddProblemDetails' own writer, so it is asked first
@@ -241,7 +260,7 @@ public static class ProblemSetup
                     + (c.HttpContext.Response.Headers.Allow is { Count: > 0 } allow ? $"; allowed: {allow}" : ""),
                 StatusCodes.Status413PayloadTooLarge => c.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit
                     ? $"the request body is over the limit of {limit} bytes (SketchService:MaxBodyBytes)" : "the request body is too large",
-                StatusCodes.Status415UnsupportedMediaType => $"the body must be JSON sent as Content-Type: application/json; got '{Echo(request.ContentType ?? "none")}'",
+                StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType(request),
                 _ => null,
             };
         });

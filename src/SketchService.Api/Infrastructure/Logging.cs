@@ -40,6 +40,13 @@ public static class Logging
         {
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             o.GetLevel = (http, _, ex) => LevelOf(http, ex);
+            o.GetMessageTemplateProperties = (http, path, elapsed, status) =>
+            [
+                new("RequestMethod", new ScalarValue(http.Request.Method)),
+                new("RequestPath", new ScalarValue(path)),
+                new("StatusCode", new ScalarValue(StatusOf(http, status))),
+                new("Elapsed", new ScalarValue(elapsed)),
+            ];
             o.EnrichDiagnosticContext = (diag, http) =>
             {
                 diag.Set("Endpoint", http.GetEndpoint()?.DisplayName ?? "(none)");
@@ -51,6 +58,14 @@ public static class Logging
                 if (log?.Failure is { } failure) diag.Set("Failure", failure);
             };
         });
+
+    /// <summary>
+    /// The status a request is logged with: 499 for a client that left before its answer was written, as Kestrel logs
+    /// it too. The response then still holds the status it was going to send (200, for an endpoint that ended without
+    /// noticing), which nobody received.
+    /// </summary>
+    public static int StatusOf(HttpContext http, int status) =>
+        http.RequestAborted.IsCancellationRequested ? StatusCodes.Status499ClientClosedRequest : status;
 
     /// <summary>
     /// The level of a request's completion event. Probes poll: a healthy answer is Verbose, and "not ready" (503 while

@@ -12,6 +12,8 @@ public sealed record LatentOperand
     public float[][]? Strokes { get; init; }
     [Description("Or a sketch as Quick Draw polylines [[[x…],[y…]], …].")]
     public float[][][]? Polylines { get; init; }
+    [Description("With polylines: the side of the square the drawing was made in, mapped to the model's drawing_extent. Default: the drawing is resized to its own bounding box.")]
+    public double? Frame { get; init; }
 }
 
 /// <summary>A latent operand after the rules: a z as given, or a sketch (model space) to encode to its posterior mean.</summary>

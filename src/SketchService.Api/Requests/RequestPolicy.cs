@@ -98,21 +98,25 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
 
     /// <summary>
     /// Which prior z is sampled from: "data" (the mixture of the training drawings' posteriors, the default when the
-    /// model folder has one) or "standard" (N(0, I), the default otherwise); "none" for a decoder-only model, which has
-    /// no z and takes no prior. Returns the name and the data prior or null.
+    /// model folder has one) or "standard" (N(0, I), the default otherwise); "none", and only "none", for a decoder-only
+    /// model, which has no z. A value the model cannot take is a 422, as /complete's condition is. Returns the name and
+    /// the data prior or null.
     /// </summary>
     public static (string Name, Core.Latent.LatentPrior? Data) Prior(string? value, ServedModel model)
     {
+        var name = (value ?? (!model.IsVae ? "none" : model.Model.Prior is null ? "standard" : "data")).ToLowerInvariant();
+        if (name is not ("data" or "standard" or "none"))
+            throw ApiProblem.Invalid("prior", $"must be data, standard or none; got '{ProblemSetup.Echo(value!)}'");
         if (!model.IsVae)
-            return value is null ? ("none", null) : throw ApiProblem.Invalid("prior", "a decoder-only model has no z to sample");
-        var data = model.Model.Prior;
-        switch ((value ?? (data is null ? "standard" : "data")).ToLowerInvariant())
+            return name == "none" ? ("none", null)
+                : throw ApiProblem.Unprocessable($"model '{model.Id}' is decoder-only: it has no z to sample from a prior; use prior none or leave it out");
+        return name switch
         {
-            case "standard": return ("standard", null);
-            case "data" when data is not null: return ("data", data);
-            case "data": throw NoDataPrior(model, "use prior standard");
-            default: throw ApiProblem.Invalid("prior", $"must be data or standard; got '{ProblemSetup.Echo(value!)}'");
-        }
+            "standard" => ("standard", null),
+            "data" when model.Model.Prior is { } data => ("data", data),
+            "data" => throw NoDataPrior(model, "use prior standard"),
+            _ => throw ApiProblem.Unprocessable($"model '{model.Id}' is a VAE: its decoder always draws from a z; use prior data or standard"),
+        };
     }
 
     private static ApiProblem NoDataPrior(ServedModel model, string instead) =>
@@ -226,10 +230,13 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     }
 
     /// <summary>
-    /// The whole request's work, checked by its model's scheduler before any of it starts (400 naming the limit);
-    /// <paramref name="candidates"/>: the decoder rows that score the prefix (/complete's condition prior).
+    /// The whole request's work, checked by its model's scheduler before any of it starts (400 naming the limit and what
+    /// to change): <paramref name="samples"/> rows drawn (0: nothing drawn, as /encode), each primed with
+    /// <paramref name="prefixPoints"/>, the prefix scored under <paramref name="candidates"/> z's (/complete's condition
+    /// prior); <paramref name="input"/> is the field whose sketches are encoded or scored, named when they alone leave no
+    /// steps to draw.
     /// </summary>
-    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints, int candidates = 0)
+    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints, string input, int candidates = 0)
     {
         try
         {
@@ -237,12 +244,21 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         }
         catch (CostLimitException e)
         {
-            var maxSteps = (e.Limit - cost.EncoderSteps - (long)candidates * prefixPoints) / samples - prefixPoints;
-            var hint = maxSteps >= 1
-                ? $"with {samples} sample(s), {prefixPoints} prefix points and {cost.EncoderSteps} points to encode{(candidates > 0 ? $", scored under {candidates} candidate z's" : "")}, max_steps can be at most {maxSteps}"
-                : $"{prefixPoints} prefix points{(candidates > 0 ? $" scored under {candidates} candidate z's" : "")} leave no steps to draw: send a shorter sketch{(candidates > 0 ? " or use condition encoding" : "")}";
+            // What the request costs before its first drawn point; max_steps can only share out what is left of the limit.
+            var before = cost.EncoderSteps + (long)(samples + candidates) * prefixPoints;
+            var maxSteps = samples > 0 ? (e.Limit - before) / samples : 0;
+            var spent = string.Join(", ", new[]
+            {
+                cost.EncoderSteps > 0 ? $"{cost.EncoderSteps} points to encode" : null,
+                samples > 0 && prefixPoints > 0 ? $"{prefixPoints} prefix points in each of {samples} sample(s)" : null,
+                candidates > 0 ? $"the prefix scored under {candidates} candidate z's" : null,
+            }.OfType<string>());
+            var (field, hint) = maxSteps >= 1 ? ("max_steps", $"with {spent}, max_steps can be at most {maxSteps}")
+                : samples == 0 ? (input, $"{spent} are over the limit of {e.Limit}: send a shorter sketch")
+                : (input, $"{spent} leave no steps to draw under the limit of {e.Limit}: send shorter sketches"
+                          + (samples > 1 && prefixPoints > 0 ? " or fewer samples" : "") + (candidates > 0 ? ", or use condition encoding" : ""));
             throw new ApiProblem(StatusCodes.Status400BadRequest, "Request too costly", $"{e.Message} (SketchService:MaxRequestCost)",
-                new Dictionary<string, string[]> { ["max_steps"] = [hint] },
+                new Dictionary<string, string[]> { [field] = [hint] },
                 new Dictionary<string, object?> { ["cost"] = cost.Total, ["limit"] = e.Limit });
         }
     }
@@ -323,9 +339,10 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             if (op is null) throw ApiProblem.Invalid(field, "give z, strokes or polylines");
             var given = (op.Z is not null ? 1 : 0) + (op.Strokes is not null ? 1 : 0) + (op.Polylines is not null ? 1 : 0);
             if (given != 1) throw ApiProblem.Invalid(field, "give exactly one of z, strokes or polylines");
+            if (op.Z is not null && op.Frame is not null) throw ApiProblem.Invalid($"{field}.frame", "is the frame of polylines; a z has none");
             result[i] = op.Z is not null
                 ? new Operand(field, Latent(op.Z, model, $"{field}.z"), null)
-                : new Operand(field, null, Sketch(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines }, model, field, partial: false).Points);
+                : new Operand(field, null, Sketch(new SketchInput { Strokes = op.Strokes, Polylines = op.Polylines, Frame = op.Frame }, model, field, partial: false).Points);
         }
         return result;
     }

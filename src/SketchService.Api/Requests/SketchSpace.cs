@@ -39,6 +39,8 @@ public sealed class SketchSpace
             throw ApiProblem.Invalid(field, "give exactly one of 'strokes' (stroke-3) or 'polylines'");
         if (input.Strokes is { } rows)
         {
+            if (input.Frame is not null)
+                throw ApiProblem.Invalid($"{field}.frame", "is the frame of polylines; strokes are offsets in the model's training pixels and take none");
             if (rows.Length == 0) throw ApiProblem.Invalid($"{field}.strokes", "needs at least one point");
             if (rows.Length > maxPoints) throw ApiProblem.Invalid($"{field}.strokes", $"has {rows.Length} points; the limit is {maxPoints}");
             var points = new StrokePoint[rows.Length];

@@ -6,7 +6,7 @@ public sealed record LatentCode(float[] Mu, float[] Sigma)
     /// <summary>z = mu + sigma·ε with ε ~ N(0, I) drawn from <paramref name="seed"/>.</summary>
     public float[] Sample(int seed)
     {
-        var eps = LatentMath.SamplePrior(Mu.Length, new Random(seed));
+        var eps = LatentMath.SamplePrior(Mu.Length, SeededRandom.Create(seed));
         return [.. Mu.Select((m, i) => m + Sigma[i] * eps[i])];
     }
 }

@@ -23,7 +23,7 @@ public static class LatentSelection
     public static float[][] Draw(SketchModel model, int seed)
     {
         var prior = model.Prior ?? throw new InvalidOperationException($"{model.Id} has no data prior to draw candidates from");
-        var rng = new Random(seed);
+        var rng = Core.SeededRandom.Create(seed);
         return [.. Enumerable.Range(0, Candidates).Select(_ => prior.Sample(rng))];
     }
 

@@ -70,7 +70,7 @@ public sealed class MixtureSampler(int seed)
         return points <= start ? 0 : EndRampSlope * (points - start);
     }
 
-    private readonly Random random = new(seed);
+    private readonly Random random = Core.SeededRandom.Create(seed);
 
     /// <param name="endBias">Added to the end's logit before τ applies (<see cref="EndBias"/>).</param>
     public PenPoint Sample(ReadOnlySpan<float> parameters, float temperature, float endBias = 0)

@@ -88,7 +88,7 @@ public static class CompleteEndpoints
             WorkCost.Draw(samples, prefix.Length, steps, encodePrefix: condition == "encoding", candidates: CandidatesOf(condition));
         var (condition, z) = RequestPolicy.Condition(request.Condition, request.Z, model, CostOf);
         var candidates = CandidatesOf(condition);
-        policy.Cost(model, CostOf(condition), samples, prefix.Length, candidates);
+        policy.Cost(model, CostOf(condition), samples, prefix.Length, "sketch", candidates);
         var seed = RequestPolicy.Seed(request.Seed);
         var decode = new DecodeOptions
         {

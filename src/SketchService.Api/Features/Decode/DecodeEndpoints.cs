@@ -45,7 +45,7 @@ public static class DecodeEndpoints
         var (name, data) = RequestPolicy.Prior(request.Prior, model);
         Func<int, float[][]?> prior = seed =>
         {
-            var rng = new Random(seed);
+            var rng = Core.SeededRandom.Create(seed);
             return model.IsVae ? [.. Enumerable.Range(0, samples).Select(_ => data?.Sample(rng) ?? LatentMath.SamplePrior(model.Model.Manifest.LatentSize, rng))] : null;
         };
         return Draw(model, samples, prior, request.Temperature, request.Seed, request.MaxSteps, format, policy, log, http, name);
@@ -61,7 +61,7 @@ public static class DecodeEndpoints
         var tau = policy.Temperature(temperature);
         var steps = policy.Steps(maxSteps);
         var usedSeed = RequestPolicy.Seed(seed);
-        policy.Cost(model, WorkCost.Draw(samples, 0, steps), samples, 0);
+        policy.Cost(model, WorkCost.Draw(samples, 0, steps), samples, 0, "max_steps");
         var z = zFor(usedSeed);
         var options = new DecodeOptions { Samples = samples, Temperature = (float)tau, Seed = usedSeed, MaxSteps = steps, Z = z };
         var result = await model.Scheduler.Draw(options, deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
