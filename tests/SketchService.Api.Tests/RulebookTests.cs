@@ -175,9 +175,11 @@ public sealed class RulebookTests(ApiFactory app)
             return JsonNode.Parse(text)!;
         }
         static string Error(JsonNode problem, string field) => (string)problem["errors"]![field]![0]!;
-        const string Integer = "must be a whole number"; // its range is the field's own, checked once it is read
+        const string Integer = "must be an integer, written without a decimal point or exponent (4, not 4.0)"; // its range is the field's own, checked once it is read
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":"4"}"""), "samples"));
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":4.5}"""), "samples"));
+        // Once: "4.0 must be a whole number", which it is; System.Text.Json reads an integer only as written without a fraction.
+        Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":4.0}"""), "samples"));
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","seed":1e30}"""), "seed"));
         Assert.Equal("must be a number", Error(await Refused("/complete", """{"model":"tiny","sketch":{"strokes":[["a",1,0]]}}"""), "sketch.strokes[0][0]"));
         Assert.Equal("must be an array", Error(await Refused("/complete", """{"model":"tiny","sketch":{"strokes":"abc"}}"""), "sketch.strokes"));

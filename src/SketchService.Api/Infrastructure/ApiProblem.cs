@@ -169,7 +169,7 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var expected = type.Contains("[]") || type.Contains("List") ? "must be an array"
                 : type.Contains("Dictionary") ? "must be an object of named values"
                 // The field's own range is checked once it is read (RequestPolicy); 32 bits said nothing about it.
-                : type.Contains("Int32") || type.Contains("Int64") ? "must be a whole number"
+                : type.Contains("Int32") || type.Contains("Int64") ? "must be an integer, written without a decimal point or exponent (4, not 4.0)"
                 : type.Contains("Double") || type.Contains("Single") ? "must be a number"
                 : type.Contains("String") ? "must be a string"
                 : type.Contains("Boolean") ? "must be true or false"
