@@ -68,12 +68,12 @@ function fields(options) {
   for (const [name, field] of Object.entries(FIELDS)) if (options?.[name] !== undefined) body[field] = options[name];
   return body;
 }
-// An operand is a z, or a whole drawing, resized to its own box (its frame is not sent).
+// An operand is a z, or a whole drawing: polylines are drawn in their frame when they give one, else resized to their own box.
 function operand(value) {
   if (Array.isArray(value) && typeof value[0] === "number") return { z: value };
   if (value?.z) return { z: value.z };
-  const { strokes, polylines } = toSketch(value);
-  return strokes ? { strokes } : { polylines };
+  const { strokes, polylines, frame } = toSketch(value);
+  return strokes ? { strokes } : frame === undefined ? { polylines } : { polylines, frame };
 }
 
 /** Server-Sent Events from a fetch Response body: yields { event, data } per event (data lines joined by "\n"). */

@@ -41,6 +41,7 @@ try
     app.UseSketchRequestLogging(); // outermost, so it logs the status the exception handler chose
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseUtf8JsonBodies();
     app.UseSwagger();
     app.UseSwaggerUI(o => o.DocumentTitle = "SketchService");
     app.UseDefaultFiles(); // "/" is the playground (wwwroot/index.html); Swagger stays at /swagger

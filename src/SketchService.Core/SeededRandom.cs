@@ -13,8 +13,8 @@ public static class SeededRandom
     /// <summary>Every Random method the callers could use, from one 64-bit state (the base class's own state is not used).</summary>
     private sealed class SplitMix64(int seed) : Random
     {
-        // The seed in the high half: no state a non-negative seed below int.MaxValue could be confused with.
-        private ulong state = 0x5EED_0000_0000_0000UL ^ ((ulong)(uint)seed << 16);
+        // Neighbouring seeds may start from neighbouring states: SplitMix64's output function decorrelates them.
+        private ulong state = 0x5EED_0000_0000_0000UL ^ (uint)seed;
 
         private ulong NextUInt64()
         {
@@ -24,8 +24,17 @@ public static class SeededRandom
             return z ^ (z >> 31);
         }
 
-        /// <summary>A whole number in [0, <paramref name="range"/>) (Lemire's multiply-shift; its bias is under 2⁻³² for a 32-bit range).</summary>
-        private ulong Below(ulong range) => (ulong)(((UInt128)NextUInt64() * range) >> 64);
+        /// <summary>A whole number in [0, <paramref name="range"/>), each equally likely (Lemire 2019: multiply-shift, rejecting the few draws that would favour some).</summary>
+        private ulong Below(ulong range)
+        {
+            var product = (UInt128)NextUInt64() * range;
+            if ((ulong)product < range)
+            {
+                var threshold = (0UL - range) % range;
+                while ((ulong)product < threshold) product = (UInt128)NextUInt64() * range;
+            }
+            return (ulong)(product >> 64);
+        }
 
         protected override double Sample() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
         public override double NextDouble() => Sample();

@@ -243,6 +243,7 @@ public static class Commands
         {
             if ((r.GetValue(run) is null) == (r.GetValue(modelDir) is null)) r.AddError("give --run (a checkpoint) or --model (a model folder)");
             if (r.GetValue(against) is not null && r.GetValue(modelDir) is null) r.AddError("--against compares two model folders: give --model too");
+            if (r.GetValue(against) is not null && r.GetValue(seeds) < 2) r.AddError("--against pairs the two models seed by seed: give --seeds 2 or more, so that a difference has a scatter to be judged by");
         });
         command.SetAction(parse =>
         {
@@ -250,6 +251,11 @@ public static class Commands
             {
                 using var onnx = SketchModel.Load(folder);
                 var m = onnx.Manifest;
+                if (parse.GetValue(against) is { } comparedTo && ModelManifest.Read(comparedTo) is var o
+                    && (o.ScaleFactor != m.ScaleFactor || o.MaxSeqLen != m.MaxSeqLen || o.Dataset?.Name != m.Dataset?.Name))
+                    // Both are drawn from and judged on the test drawings as this model reads them.
+                    throw new ArgumentException($"{comparedTo} was trained on other drawings than {folder} ({o.Dataset?.Name} scaled by {o.ScaleFactor}, " +
+                                                $"at most {o.MaxSeqLen} points, against {m.Dataset?.Name}, {m.ScaleFactor}, {m.MaxSeqLen}): the two cannot be judged on the same test drawings");
                 var test = ModelData(m, parse.GetValue(data));
                 output.Out.WriteLine($"model {onnx.Id}: {test.Test.Length} test drawings of {test.Name}");
                 var evaluation = new Evaluation(null, null, m.IsVae ? LatentRetrieval.Measure(onnx, test.Test, [0.1f, 0]) : null, null);

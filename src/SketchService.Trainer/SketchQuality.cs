@@ -151,6 +151,7 @@ public static class SketchQuality
         {
             var (sa, sb) = (a.SeedAccuracies ?? [a.Accuracy], b.SeedAccuracies ?? [b.Accuracy]);
             if (sa.Count != sb.Count) throw new ArgumentException($"{a.Task}: {sa.Count} seeds against {sb.Count}; pair only figures measured with the same seeds");
+            if (sa.Count < 2) throw new ArgumentException($"{a.Task}: one seed gives a difference no scatter to be judged by; measure with two or more");
             var differences = sa.Zip(sb, (x, y) => x - y).ToArray();
             return new Comparison(a.Task, a.Accuracy, b.Accuracy, differences.Average(), StandardError(differences));
         }),

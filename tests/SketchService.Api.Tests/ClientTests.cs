@@ -135,6 +135,14 @@ public sealed class ClientTests(ApiFactory app)
         Assert.All(sum.Z, v => Assert.Equal(2f, v, 5));
         Assert.Equal(["a", "b"], sum.Operands.Keys.Order().ToArray());
         Assert.Equal(5, sum.Sketch.Strokes.Count);
+
+        // An operand's polylines are drawn in their frame when they give one, else resized to their own box.
+        var square = new[] { new Polyline([0, 10, 10, 0], [0, 0, 10, 10]) };
+        async Task<float[]> Encoded(LatentOperand operand) => (await client.ArithmeticAsync(new ArithmeticRequest
+        {
+            Model = "tiny", Expression = "a", Operands = new Dictionary<string, LatentOperand> { ["a"] = operand }, Seed = 4, MaxSteps = 2,
+        }, Ct)).Z;
+        Assert.NotEqual(await Encoded(SketchInput.FromPolylines(square)), await Encoded(SketchInput.FromPolylines(square, frame: 100)));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class FuzzTests(ApiFactory app)
     private static readonly string[] Endpoints = ["/encode", "/complete", "/decode", "/generate", "/interpolate", "/arithmetic"];
     private static readonly string[] Models = ["tiny", "bird", "sheep", "nope", "", "../sheep", "tiny%00", new string('m', 5000), "tïny", "TINY"];
     private static readonly string[] Accepts = ["application/json", "text/event-stream", "image/png", "text/html", "*/*", "application/xml", "", "garbage/;;", "application/json;q=0, text/event-stream"];
-    private static readonly string[] ContentTypes = ["application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=utf-16", "multipart/form-data"];
+    private static readonly string[] ContentTypes = ["application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=utf-16", "multipart/form-data", "application/json; charset=nope"];
     private static readonly string[] Formats = ["json", "svg", "png", "bogus", "", "PNG", new string('f', 300)];
 
     private sealed record Case(HttpMethod Method, string Path, string? Body, string? ContentType, string? Accept, bool LeaveEarly, string Kind);

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using SketchService.Api.Features.Decode;
 using SketchService.Api.Infrastructure;
 
@@ -30,6 +32,8 @@ public sealed class RequestContractTests(ApiFactory app)
     [InlineData("application/json; charset=nope")]
     [InlineData("application/json; charset=utf-7")]
     [InlineData("application/json; charset=\"\"")]
+    [InlineData("application/json; charset=iso-8859-1")] // decoded by ASP.NET Core, but not JSON as RFC 8259 sends it
+    [InlineData("application/json; charset=utf-16")]
     public async Task A_charset_that_is_not_utf8_is_a_415_on_every_endpoint(string contentType)
     {
         // Once: ReadFromJsonAsync's InvalidOperationException for a charset it has no decoder for was a 500.
@@ -72,6 +76,11 @@ public sealed class RequestContractTests(ApiFactory app)
             Assert.Equal(first.Z[0], (await Generate(a)).Z[0]);
             Assert.Equal(second.Z[0], (await Generate(b)).Z[0]);
         }
+        // The sampler's stream as well as z's: one z, drawn with seed 5 and with -5.
+        async Task<string> Decode(int seed) => JsonSerializer.Serialize((await client.PostOk<DecodeResponse>("/decode",
+            new { model = "tiny", z = new[] { 0.5f, -1, 0.25f, 2 }, samples = 2, max_steps = 20, temperature = 1, seed }, app.Json)).Sketches);
+        Assert.NotEqual(await Decode(5), await Decode(-5));
+        Assert.Equal(await Decode(-5), await Decode(-5));
     }
 
     [Fact]
@@ -125,6 +134,15 @@ public sealed class RequestContractTests(ApiFactory app)
         gone.Cancel();
         Assert.Equal(499, Logging.StatusOf(new DefaultHttpContext { RequestAborted = gone.Token }, 200));
         Assert.Equal(200, Logging.StatusOf(new DefaultHttpContext(), 200));
+        // A client that read its answer and closed at once had it: what was sent is what is logged.
+        var delivered = new DefaultHttpContext { RequestAborted = gone.Token };
+        delivered.Features.Set<IHttpResponseFeature>(new StartedResponse());
+        Assert.Equal(200, Logging.StatusOf(delivered, 200));
+    }
+
+    private sealed class StartedResponse : HttpResponseFeature
+    {
+        public override bool HasStarted => true;
     }
 }
 
@@ -155,9 +173,21 @@ public sealed class CostHintTests
         Assert.Equal(("sketch", "1200 points to encode are over the limit of 1000: send a shorter sketch"),
             await Refused("/encode", new { model = "tiny", sketch = Long(1200) }));
         // Once: fewer samples, which would fit, went unsaid.
-        Assert.Equal(("sketch", "300 points to encode, 300 prefix points in each of 4 sample(s) leave no steps to draw under the limit of 1000: send shorter sketches or fewer samples"),
+        Assert.Equal(("samples", "samples 4 of 300 prefix points each, 300 points to encode leave no steps to draw under the limit of 1000: samples can be at most 2"),
             await Refused("/complete", new { model = "tiny", sketch = Long(300), samples = 4, condition = "encoding" }));
-        Assert.Equal(("max_steps", "with 10 points to encode, 10 prefix points in each of 1 sample(s), max_steps can be at most 980"),
+        Assert.Equal(("sketch", "samples 1 of 999 prefix points each, 999 points to encode leave no steps to draw under the limit of 1000: send shorter sketches"),
+            await Refused("/complete", new { model = "tiny", sketch = Long(999), samples = 1, condition = "encoding" }));
+        Assert.Equal(("max_steps", "with samples 1 of 10 prefix points each, 10 points to encode, max_steps can be at most 980"),
             await Refused("/complete", new { model = "tiny", sketch = Long(10), samples = 1, condition = "encoding", max_steps = 1000 }));
+        // Once: with nothing to encode the hint began "with , " and left out the samples it divides by.
+        Assert.Equal(("max_steps", "with samples 4, max_steps can be at most 250"),
+            await Refused("/generate", new { model = "tiny", samples = 4, max_steps = 300 }));
+        Assert.Equal(("max_steps", "with samples 2, max_steps can be at most 500"),
+            await Refused("/decode", new { model = "tiny", z = new float[4], samples = 2, max_steps = 600 }));
+        // The longest sketch is the one to shorten, and /interpolate's rows are its frames, n.
+        Assert.Equal(("max_steps", "with n 2, 600 points to encode, max_steps can be at most 200"),
+            await Refused("/interpolate", new { model = "tiny", from = new { z = new float[4] }, to = Long(600), n = 2, max_steps = 300 }));
+        Assert.Equal(("to", "n 2, 1000 points to encode leave no steps to draw under the limit of 1000: send shorter sketches"),
+            await Refused("/interpolate", new { model = "tiny", from = Long(400), to = Long(600), n = 2, max_steps = 300 }));
     }
 }

@@ -175,10 +175,11 @@ public sealed class RulebookTests(ApiFactory app)
             return JsonNode.Parse(text)!;
         }
         static string Error(JsonNode problem, string field) => (string)problem["errors"]![field]![0]!;
-        const string Integer = "must be an integer, written without a decimal point or exponent (4, not 4.0)"; // its range is the field's own, checked once it is read
+        const string Integer = "must be a 32-bit integer: a JSON number without quotes, fraction or exponent"; // its range is the field's own, checked once it is read
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":"4"}"""), "samples"));
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":4.5}"""), "samples"));
         // Once: "4.0 must be a whole number", which it is; System.Text.Json reads an integer only as written without a fraction.
+        Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","seed":10000000000}"""), "seed"));
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","samples":4.0}"""), "samples"));
         Assert.Equal(Integer, Error(await Refused("/generate", """{"model":"tiny","seed":1e30}"""), "seed"));
         Assert.Equal("must be a number", Error(await Refused("/complete", """{"model":"tiny","sketch":{"strokes":[["a",1,0]]}}"""), "sketch.strokes[0][0]"));
@@ -324,7 +325,7 @@ public sealed class RulebookTests(ApiFactory app)
         Assert.Equal(shortOne.Z, asked.Z); // asked for, it is what auto chose
         var (refused, problem) = await client.PostJson("/complete", new { model = "sheep", sketch = Long(400), condition = "prior", samples = 4, max_steps = 250 });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.EndsWith("leave no steps to draw under the limit of 8000: send shorter sketches or fewer samples, or use condition encoding", (string)problem!["errors"]!["sketch"]![0]!);
+        Assert.EndsWith("leave no steps to draw under the limit of 8000: samples can be at most 3, or use condition encoding", (string)problem!["errors"]!["samples"]![0]!);
     }
 
     private sealed class LevelLogger : ILogger<ApiProblemHandler>

@@ -70,6 +70,10 @@ public class EndToEndTests
         Assert.True(compared.Count == manifest.Quality!.Count, againstLog);
         Assert.All(compared, c => Assert.Equal(("0.0", "0.0", "level"), (c.Groups[2].Value, c.Groups[3].Value, c.Groups[4].Value)));
         Assert.Equal(Commands.UsageError, RunCli(out _, "evaluate", "--run", run, "--against", modelDir));
+        Assert.Equal(Commands.UsageError, RunCli(out _, "evaluate", "--model", modelDir, "--against", modelDir, "--data", data, "--seeds", "1"));
+        var sheep = Path.Combine(SharedData.RepoRoot, "models", "sheep");
+        Assert.Equal(Commands.UsageError, RunCli(out var otherData, "evaluate", "--model", modelDir, "--against", sheep, "--data", data, "--seeds", "2"));
+        Assert.Contains("cannot be judged on the same test drawings", otherData);
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public sealed class SketchQualityTests
         static QualityFigures Task(string task, params double[] seeds) => new(task, 0.5f, 300, seeds.Average(), 1, 1, seeds);
         IReadOnlyList<QualityFigures> self =
         [
-            Task("a", 0.70, 0.74, 0.72), // 2 points under the other at every seed: the shared scatter cancels
+            Task("a", 0.70, 0.74, 0.72), // 2 points under the other at every seed: the shared scatter cancels, and none is left
             Task("b", 0.70, 0.80, 0.75),
             Task("only here", 0.6, 0.6, 0.6),
             Task("c", 0.80, 0.81, 0.82),
@@ -85,6 +85,7 @@ public sealed class SketchQualityTests
         Assert.Equal("level", compared[1].Verdict);
         Assert.Equal("worse", compared[2].Verdict);
         Assert.Throws<ArgumentException>(() => SketchQuality.Compare(self, [Task("a", 0.7, 0.7)]));
+        Assert.Throws<ArgumentException>(() => SketchQuality.Compare([Task("a", 0.7)], [Task("a", 0.6)])); // one seed: no scatter to judge by
     }
 
     [Fact]

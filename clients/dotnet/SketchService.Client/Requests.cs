@@ -77,12 +77,14 @@ public sealed record LatentOperand
     public IReadOnlyList<StrokeRow>? Strokes { get; init; }
     /// <summary>Or a sketch as absolute strokes.</summary>
     public IReadOnlyList<Polyline>? Polylines { get; init; }
+    /// <summary>With polylines: the side of the square they were drawn in; without it, the drawing is resized to its own box.</summary>
+    public double? Frame { get; init; }
 
     /// <summary>A z given as is.</summary>
     public static LatentOperand FromZ(float[] z) => new() { Z = z };
 
-    /// <summary>The encoding of a sketch, a whole drawing: resized to its own box (its Frame is not sent).</summary>
-    public static LatentOperand FromSketch(SketchInput sketch) => new() { Strokes = sketch.Strokes, Polylines = sketch.Polylines };
+    /// <summary>The encoding of a sketch, a whole drawing: polylines are drawn in their Frame when they give one, else resized to their own box.</summary>
+    public static LatentOperand FromSketch(SketchInput sketch) => new() { Strokes = sketch.Strokes, Polylines = sketch.Polylines, Frame = sketch.Polylines is null ? null : sketch.Frame };
 
     /// <summary>A z, as an operand.</summary>
     public static implicit operator LatentOperand(float[] z) => FromZ(z);

@@ -73,6 +73,12 @@ test("encode, decode, generate, interpolate and arithmetic", async () => {
   assert.deepEqual(Object.keys(sum.operands).sort(), ["a", "b"]);
 });
 
+test("an operand's polylines are drawn in their frame when they give one", async () => {
+  const boxed = await svc.arithmetic(MODEL, "a", { a: { polylines: legs } }, { seed: 1, maxSteps: 5 });
+  const framed = await svc.arithmetic(MODEL, "a", { a: { polylines: legs, frame: 256 } }, { seed: 1, maxSteps: 5 });
+  assert.notDeepEqual(framed.z, boxed.z); // the legs fill a quarter of Quick Draw's frame, not the model's whole drawing extent
+});
+
 test("format svg or png returns the drawings as a picture", async () => {
   const svg = await svc.generate(MODEL, { samples: 2, seed: 1, format: "svg" });
   assert.equal(svg.type, "image/svg+xml");

@@ -92,10 +92,6 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
                     Detail = Describe(b, http),
                 };
                 break;
-            // ReadFromJsonAsync throws this, not a BadHttpRequestException, for a charset it has no decoder for.
-            case InvalidOperationException when ProblemSetup.UnreadableCharset(http.Request):
-                problem = new ProblemDetails { Status = StatusCodes.Status415UnsupportedMediaType, Detail = ProblemSetup.UnsupportedMediaType(http.Request) };
-                break;
             case AdmissionRejectedException r:
                 RetryAfter(http, r.RetryAfter);
                 problem = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = r.Message };
@@ -168,8 +164,9 @@ public sealed class ApiProblemHandler(IProblemDetailsService problems, ILogger<A
             var type = text[(text.IndexOf("could not be converted to", StringComparison.Ordinal) + 26)..];
             var expected = type.Contains("[]") || type.Contains("List") ? "must be an array"
                 : type.Contains("Dictionary") ? "must be an object of named values"
-                // The field's own range is checked once it is read (RequestPolicy); 32 bits said nothing about it.
-                : type.Contains("Int32") || type.Contains("Int64") ? "must be an integer, written without a decimal point or exponent (4, not 4.0)"
+                // System.Text.Json does not say which of quotes, a fraction, an exponent or a value past 32 bits it met;
+                // the field's own range is checked once it is read (RequestPolicy).
+                : type.Contains("Int32") || type.Contains("Int64") ? "must be a 32-bit integer: a JSON number without quotes, fraction or exponent"
                 : type.Contains("Double") || type.Contains("Single") ? "must be a number"
                 : type.Contains("String") ? "must be a string"
                 : type.Contains("Boolean") ? "must be true or false"
@@ -239,11 +236,6 @@ public static class ProblemSetup
     /// <summary>What a 415 says, whichever part of ASP.NET Core refused the body.</summary>
     public static string UnsupportedMediaType(HttpRequest request) =>
         $"the body must be JSON in UTF-8, sent as Content-Type: application/json; got '{Echo(request.ContentType is { Length: > 0 } type ? type : "none")}'";
-
-    /// <summary>A Content-Type whose charset is not UTF-8: JSON between systems is UTF-8 (RFC 8259, section 8.1).</summary>
-    public static bool UnreadableCharset(HttpRequest request) =>
-        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.Charset.HasValue
-        && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase);
 
     public static IServiceCollection AddApiProblems(this IServiceCollection services)
     {

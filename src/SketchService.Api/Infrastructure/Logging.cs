@@ -60,12 +60,13 @@ public static class Logging
         });
 
     /// <summary>
-    /// The status a request is logged with: 499 for a client that left before its answer was written, as Kestrel logs
-    /// it too. The response then still holds the status it was going to send (200, for an endpoint that ended without
-    /// noticing), which nobody received.
+    /// The status a request is logged with: 499 for a client that left before its answer started, as Kestrel's own
+    /// request log says; an endpoint that finished without noticing leaves 200 in the response nobody received. A
+    /// client that leaves once its answer has started (a stream, or one that closes as soon as it has read) keeps the
+    /// status it was sent.
     /// </summary>
     public static int StatusOf(HttpContext http, int status) =>
-        http.RequestAborted.IsCancellationRequested ? StatusCodes.Status499ClientClosedRequest : status;
+        http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted ? StatusCodes.Status499ClientClosedRequest : status;
 
     /// <summary>
     /// The level of a request's completion event. Probes poll: a healthy answer is Verbose, and "not ready" (503 while

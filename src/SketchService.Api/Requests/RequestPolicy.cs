@@ -230,13 +230,13 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     }
 
     /// <summary>
-    /// The whole request's work, checked by its model's scheduler before any of it starts (400 naming the limit and what
-    /// to change): <paramref name="samples"/> rows drawn (0: nothing drawn, as /encode), each primed with
-    /// <paramref name="prefixPoints"/>, the prefix scored under <paramref name="candidates"/> z's (/complete's condition
-    /// prior); <paramref name="input"/> is the field whose sketches are encoded or scored, named when they alone leave no
-    /// steps to draw.
+    /// The whole request's work, checked by its model's scheduler before any of it starts: a 400 naming the limit and
+    /// the field to change. <paramref name="samples"/> rows are drawn (0: nothing is drawn, as /encode), asked for in
+    /// <paramref name="samplesField"/> (null where the endpoint draws a fixed number), each primed with
+    /// <paramref name="prefixPoints"/>, and the prefix is scored under <paramref name="candidates"/> z's (/complete's
+    /// condition prior); <paramref name="input"/> is the field whose sketches are encoded or scored.
     /// </summary>
-    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints, string input, int candidates = 0)
+    public void Cost(ServedModel model, WorkCost cost, int samples, int prefixPoints, string input, int candidates = 0, string? samplesField = "samples")
     {
         try
         {
@@ -244,19 +244,24 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         }
         catch (CostLimitException e)
         {
-            // What the request costs before its first drawn point; max_steps can only share out what is left of the limit.
+            // What the request costs before its first drawn point, and what is left of the limit for max_steps to share out.
             var before = cost.EncoderSteps + (long)(samples + candidates) * prefixPoints;
             var maxSteps = samples > 0 ? (e.Limit - before) / samples : 0;
             var spent = string.Join(", ", new[]
             {
+                samplesField is not null && samples > 0 ? $"{samplesField} {samples}" + (prefixPoints > 0 ? $" of {prefixPoints} prefix points each" : "") : null,
                 cost.EncoderSteps > 0 ? $"{cost.EncoderSteps} points to encode" : null,
-                samples > 0 && prefixPoints > 0 ? $"{prefixPoints} prefix points in each of {samples} sample(s)" : null,
                 candidates > 0 ? $"the prefix scored under {candidates} candidate z's" : null,
             }.OfType<string>());
-            var (field, hint) = maxSteps >= 1 ? ("max_steps", $"with {spent}, max_steps can be at most {maxSteps}")
+            // How many rows would each have one step, were the sketches left as they are.
+            var rowsThatFit = (e.Limit - cost.EncoderSteps - (long)candidates * prefixPoints) / (prefixPoints + 1);
+            var encoding = candidates > 0 ? ", or use condition encoding" : "";
+            var (field, hint) =
+                maxSteps >= 1 ? ("max_steps", (spent.Length > 0 ? $"with {spent}, " : "") + $"max_steps can be at most {maxSteps}")
                 : samples == 0 ? (input, $"{spent} are over the limit of {e.Limit}: send a shorter sketch")
-                : (input, $"{spent} leave no steps to draw under the limit of {e.Limit}: send shorter sketches"
-                          + (samples > 1 && prefixPoints > 0 ? " or fewer samples" : "") + (candidates > 0 ? ", or use condition encoding" : ""));
+                : samplesField is not null && rowsThatFit >= 1
+                    ? (samplesField, $"{spent} leave no steps to draw under the limit of {e.Limit}: {samplesField} can be at most {rowsThatFit}{encoding}")
+                : (input, $"{spent} leave no steps to draw under the limit of {e.Limit}: send shorter sketches{encoding}");
             throw new ApiProblem(StatusCodes.Status400BadRequest, "Request too costly", $"{e.Message} (SketchService:MaxRequestCost)",
                 new Dictionary<string, string[]> { [field] = [hint] },
                 new Dictionary<string, object?> { ["cost"] = cost.Total, ["limit"] = e.Limit });

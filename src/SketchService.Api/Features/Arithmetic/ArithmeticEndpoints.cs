@@ -39,7 +39,7 @@ public static class ArithmeticEndpoints
         var temperature = policy.Temperature(request.Temperature);
         var steps = policy.Steps(request.MaxSteps);
         var seed = RequestPolicy.Seed(request.Seed);
-        policy.Cost(model, WorkCost.Encode(drawn.Select(o => o.Sketch!.Length)) + WorkCost.Draw(1, 0, steps), 1, 0, "operands");
+        policy.Cost(model, WorkCost.Encode(drawn.Select(o => o.Sketch!.Length)) + WorkCost.Draw(1, 0, steps), 1, 0, "operands", samplesField: null);
 
         var values = await Operands.EncodeAsync(operands, model, deadline, http.RequestAborted, Callers.Of(http));
         var env = names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);

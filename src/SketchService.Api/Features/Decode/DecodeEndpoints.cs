@@ -61,7 +61,7 @@ public static class DecodeEndpoints
         var tau = policy.Temperature(temperature);
         var steps = policy.Steps(maxSteps);
         var usedSeed = RequestPolicy.Seed(seed);
-        policy.Cost(model, WorkCost.Draw(samples, 0, steps), samples, 0, "max_steps");
+        policy.Cost(model, WorkCost.Draw(samples, 0, steps), samples, 0, "samples");
         var z = zFor(usedSeed);
         var options = new DecodeOptions { Samples = samples, Temperature = (float)tau, Seed = usedSeed, MaxSteps = steps, Z = z };
         var result = await model.Scheduler.Draw(options, deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
