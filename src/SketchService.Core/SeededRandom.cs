@@ -41,17 +41,8 @@ public static class SeededRandom
         public override float NextSingle() => (NextUInt64() >> 40) * (1f / (1 << 24));
         public override int Next() => (int)Below(int.MaxValue);
 
-        public override int Next(int maxValue)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
-            return (int)Below((ulong)maxValue);
-        }
-
-        public override int Next(int minValue, int maxValue)
-        {
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
-            return (int)(minValue + (long)Below((ulong)((long)maxValue - minValue)));
-        }
+        public override int Next(int maxValue) => (int)NextInt64(maxValue);
+        public override int Next(int minValue, int maxValue) => (int)NextInt64(minValue, maxValue);
 
         public override long NextInt64() => (long)Below(long.MaxValue);
 
