@@ -86,6 +86,10 @@ public sealed class ApiKeyPlaygroundTests(KeyedFactory app) : IClassFixture<Keye
         await page.GotoAsync(app.BaseAddress.ToString());
         await page.Locator("#key-box").WaitForAsync();
         Assert.Contains("API key", await page.Locator("#error").InnerTextAsync());
+        // Once: a wrong key got the same words as none, so nobody could tell it was refused.
+        await page.FillAsync("#api-key", "not-the-key");
+        await page.Locator("#api-key").DispatchEventAsync("change");
+        await page.Locator("#error:has-text('refused the API key')").WaitForAsync();
         await page.FillAsync("#api-key", KeyedFactory.Key);
         await page.Locator("#api-key").DispatchEventAsync("change");
         await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });

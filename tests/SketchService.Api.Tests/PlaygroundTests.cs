@@ -283,4 +283,117 @@ public sealed class PlaygroundTests(ApiFactory app)
         Assert.Equal("/swagger", await page.Locator("a[href='/swagger']").GetAttributeAsync("href"));
         Assert.Empty(errors);
     }
+
+    // Findings of a probe of the playground in Chromium, each once a defect.
+
+    private static async Task<string> Status(IPage page) => await page.Locator("#status").InnerTextAsync();
+
+    [Fact]
+    public async Task A_refused_completion_ends_the_busy_state_and_says_it_failed()
+    {
+        // Once: the error showed, but "drawing…" stayed and Stop stayed enabled for good.
+        await using var session = await Open();
+        var page = session.Page;
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", (ApiFactory.MaxStepsCap + 1).ToString());
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#error:has-text('max_steps')").WaitForAsync();
+        await page.Locator("#status:text-is('failed')").WaitForAsync();
+        Assert.True(await page.Locator("#stop").IsDisabledAsync());
+        Assert.True(await page.Locator("#replay").IsDisabledAsync());
+    }
+
+    [Fact]
+    public async Task Settings_the_service_would_refuse_are_refused_before_anything_is_sent()
+    {
+        await using var session = await Open();
+        var page = session.Page;
+        await page.SelectOptionAsync("#model", "tiny");
+        var sent = 0;
+        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        await page.FillAsync("#max-steps", "0"); // once silently 250
+        await Stroke(page, (100, 100), (140, 120));
+        await page.Locator("#error:has-text('Max steps must be a whole number')").WaitForAsync();
+        await page.FillAsync("#max-steps", "20");
+        await page.FillAsync("#seed", "1.5");
+        await page.ClickAsync("#complete");
+        await page.Locator("#error:has-text('Seed must be a whole number')").WaitForAsync();
+        Assert.Equal(0, sent);
+        await page.FillAsync("#seed", "-5"); // the API takes negative seeds
+        await page.ClickAsync("#complete");
+        await Done(page);
+        Assert.StartsWith("seed -5", await Status(page));
+    }
+
+    [Fact]
+    public async Task A_new_stroke_clears_the_results_of_the_drawing_before_it()
+    {
+        // Once: Replay and the SVG gave the endings of the drawing before the new stroke.
+        await using var session = await Open();
+        var page = session.Page;
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "20");
+        await page.UncheckAsync("#auto");
+        await Stroke(page, (100, 100), (140, 120));
+        await page.ClickAsync("#complete");
+        await Done(page);
+        Assert.False(await page.Locator("#replay").IsDisabledAsync());
+        await Stroke(page, (60, 60), (80, 40));
+        Assert.Equal(0, await page.Locator("#grid .cell").CountAsync());
+        Assert.True(await page.Locator("#replay").IsDisabledAsync());
+        Assert.True(await page.Locator("#download-svg").IsDisabledAsync());
+    }
+
+    [Fact]
+    public async Task Replay_is_stopped_by_esc_and_cannot_start_while_endings_are_drawn()
+    {
+        await using var session = await Open();
+        var page = session.Page;
+        await page.SelectOptionAsync("#model", "tiny"); // tiny never ends: 300 points take about 1.7 s to draw
+        await page.FillAsync("#max-steps", "300");
+        await page.SelectOptionAsync("#samples", "1");
+        await Stroke(page, (100, 100), (140, 120));
+        // Once: Replay was enabled mid-animation, and pressing it left the completion unfinished for good.
+        Assert.True(await page.Locator("#replay").IsDisabledAsync());
+        await Done(page);
+        // Once: Esc and Stop said "stopped" while the replay went on drawing.
+        await page.ClickAsync("#replay");
+        Assert.False(await page.Locator("#stop").IsDisabledAsync());
+        await Task.Delay(300, Ct);
+        await page.Keyboard.PressAsync("Escape");
+        var stopped = await PointsPerCell(page);
+        await Task.Delay(500, Ct);
+        Assert.Equal(stopped, await PointsPerCell(page));
+        Assert.True(stopped[0] < 300, $"{stopped[0]} points drawn");
+        Assert.Equal("stopped", await Status(page));
+        Assert.True(await page.Locator("#stop").IsDisabledAsync());
+    }
+
+    [Fact]
+    public async Task Keys_in_a_field_or_on_a_button_do_what_that_field_or_button_does()
+    {
+        await using var session = await Open();
+        var page = session.Page;
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.UncheckAsync("#auto");
+        await Stroke(page, (100, 100), (140, 120));
+        await Stroke(page, (60, 60), (80, 40));
+        var sent = 0;
+        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        // Once: Enter on a focused button also started a completion.
+        await page.FocusAsync("#undo");
+        await page.Keyboard.PressAsync("Enter");
+        Assert.Equal(1, await page.Locator("#canvas path").CountAsync());
+        // Once: Ctrl+Z in a text field removed a stroke instead of the typing.
+        await page.FocusAsync("#save-name");
+        await page.Keyboard.TypeAsync("abc");
+        await page.Keyboard.PressAsync("Control+z");
+        Assert.Equal(1, await page.Locator("#canvas path").CountAsync());
+        // Once: Enter in the name field did nothing.
+        await page.FillAsync("#save-name", "legs");
+        await page.Keyboard.PressAsync("Enter");
+        await page.Locator("#saved figcaption:text-is('legs')").WaitForAsync();
+        Assert.Equal(0, sent);
+        Assert.Equal("", await Status(page));
+    }
 }

@@ -7,7 +7,9 @@ const POINTS_PER_FRAME = 3; // drawing pace: ~180 points/s per ending, so a fast
 const $ = (id) => document.getElementById(id);
 const svgNs = "http://www.w3.org/2000/svg";
 
-const state = { strokes: [], current: null, models: [], saved: {}, controller: null, last: null, animation: null, drawing: null };
+// job: the one thing the page is doing ({ controller, drawing }); Stop, Esc and every new action end it.
+// last: the result shown, for Replay and the downloads; endings: whether completions of the drawing are shown.
+const state = { strokes: [], current: null, models: [], saved: {}, job: null, last: null, endings: false };
 
 // ---- API: everything goes through the JavaScript client the service serves ------------------------------------------
 
@@ -17,10 +19,16 @@ import { SketchService } from "/client/sketchservice.js";
 const apiKey = () => sessionStorage.getItem("sketch-api-key");
 const svc = new SketchService("", { apiKey });
 
-/** A refusal as the page says it: the problem's title and detail, and when to retry after a 429. */
+/** A refusal as the page says it: the problem's title and detail, and what to do about it. */
 function describe(error) {
+  if (error instanceof TypeError) return new Error("the service cannot be reached: check that it is running, then try again");
   if (error?.name !== "SketchServiceError") return error;
-  const text = [error.title, error.detail].filter(Boolean).join(": ") || `HTTP ${error.status}`;
+  if (error.status === 401 && apiKey()) {
+    $("key-box").hidden = false;
+    return new Error("the service refused the API key typed above: check it and type it again");
+  }
+  let text = [error.title, error.detail].filter(Boolean).join(": ") || `HTTP ${error.status}`;
+  if (Object.keys(error.errors).some((k) => k.startsWith("sketch."))) text += " — Undo the last stroke, or Clear, and draw less";
   return new Error(error.retryAfter ? `${text} (retry in ${error.retryAfter} s)` : text);
 }
 
@@ -57,6 +65,7 @@ function setupCanvas() {
     e.preventDefault();
     canvas.setPointerCapture(e.pointerId);
     stop();
+    clearResults(); // they were of the drawing before this stroke
     state.current = [canvasPoint(e)];
     state.strokes.push(state.current);
     renderCanvas();
@@ -137,17 +146,54 @@ function showError(error) {
 
 function clearError() { $("error").hidden = true; }
 
-function setBusy(busy) {
-  $("stop").disabled = !busy && !state.animation;
-  $("status").textContent = busy ? "drawing…" : $("status").textContent;
+/** A request the page will not send: said at once, in place of whatever was being done. */
+function refuse(message) {
+  stop();
+  $("status").textContent = "";
+  showError(message);
+}
+
+/** Starts the page's one job, ending the one before: its controller aborts requests, its drawing animates. */
+function startJob(status) {
+  stop();
+  clearError();
+  const job = { controller: new AbortController(), drawing: null };
+  state.job = job;
+  $("status").textContent = status;
+  updateButtons();
+  return job;
+}
+
+/** Ends a job that is still the page's: one stopped or replaced has been ended by whoever did it. */
+function endJob(job, status) {
+  if (state.job !== job) return false;
+  state.job = null;
+  $("status").textContent = status;
+  updateButtons();
+  return true;
+}
+
+/** Stops what is being done: the request (the server stops decoding) and the drawing on the page. */
+function stop() {
+  const job = state.job;
+  if (!job) return;
+  state.job = null;
+  job.controller.abort();
+  job.drawing?.halt();
+  $("status").textContent = "stopped";
+  updateButtons();
 }
 
 /** The model, and the client's options from the settings: temperature, maxSteps and the seed when one is typed. */
 function settings() {
-  const seed = $("seed").value;
+  const seedText = $("seed").value.trim(), stepsText = $("max-steps").value.trim();
+  const seed = Number(seedText), maxSteps = stepsText === "" ? 250 : Number(stepsText);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new Error("Max steps must be a whole number, 1 or more");
+  if (seedText !== "" && !(Number.isInteger(seed) && seed >= -(2 ** 31) && seed < 2 ** 31))
+    throw new Error("Seed must be a whole number from −2147483648 to 2147483647, or empty for a random one");
   return {
     model: $("model").value,
-    options: { temperature: Number($("temperature").value), maxSteps: Number($("max-steps").value) || 250, ...(seed === "" ? {} : { seed: Number(seed) }) },
+    options: { temperature: Number($("temperature").value), maxSteps, ...(seedText === "" ? {} : { seed }) },
   };
 }
 
@@ -155,7 +201,7 @@ function settings() {
 
 /** Animates queued streamed points into their cells at a steady pace; returns a function that queues a point. */
 function animate(cells) {
-  if (state.animation) cancelAnimationFrame(state.animation);
+  let request = null;
   const endings = cells.map((c) => ({ c, queue: [], path: null, points: [], penUp: true })); // the drawing ends with the pen up
   let finished = false, resolve;
   const idle = new Promise((r) => (resolve = r));
@@ -178,10 +224,10 @@ function animate(cells) {
       }
       pending ||= e.queue.length > 0;
     }
-    if (pending || !finished) state.animation = requestAnimationFrame(frame);
-    else { state.animation = null; resolve(); }
+    if (pending || !finished) request = requestAnimationFrame(frame);
+    else { request = null; resolve(); }
   };
-  state.animation = requestAnimationFrame(frame);
+  request = requestAnimationFrame(frame);
   return {
     push: (p) => endings[p.sample]?.queue.push(p),
     finish: () => { finished = true; return idle; },
@@ -189,8 +235,8 @@ function animate(cells) {
     halt: () => {
       for (const e of endings) e.queue.length = 0;
       finished = true;
-      if (state.animation) cancelAnimationFrame(state.animation);
-      state.animation = null;
+      if (request) cancelAnimationFrame(request);
+      request = null;
       resolve();
     },
   };
@@ -207,37 +253,36 @@ function completionCells(n) {
 }
 
 async function complete() {
-  clearError();
-  stop();
-  $("hint").hidden = true;
   if (!state.strokes.length) return;
+  let chosen;
+  try { chosen = settings(); } catch (e) { return refuse(e.message); }
+  const { model, options } = chosen;
   const n = Number($("samples").value);
-  const { model, options } = settings();
   const sketch = { polylines: polylines(), frame: FRAME };
+  const job = startJob("drawing…");
+  $("hint").hidden = true;
+  state.last = null;
   const cells = completionCells(n);
   showGrid(cells, "Endings");
-  const controller = (state.controller = new AbortController());
+  state.endings = true;
   const events = [];
-  const drawing = (state.drawing = animate(cells));
-  setBusy(true);
+  const drawing = (job.drawing = animate(cells));
   try {
-    const stream = svc.complete(model, sketch, { ...options, samples: n, signal: controller.signal });
+    const stream = svc.complete(model, sketch, { ...options, samples: n, signal: job.controller.signal });
     for await (const point of stream) { events.push(point); drawing.push(point); }
     const done = stream.result;
-    state.last = { kind: "complete", seed: done.seed, events, n, picture: (format) => svc.completeWhole(model, sketch, { ...options, samples: n, seed: done.seed, format }) };
-    $("status").textContent = `seed ${done.seed} · ${done.stats.steps} steps · ${done.stats.duration_ms} ms decoding`;
+    const said = `seed ${done.seed} · ${done.stats.steps} steps · ${done.stats.duration_ms} ms decoding`;
+    if (state.job === job) $("status").textContent = said;
     showFinished(cells, done);
     await drawing.finish();
-    if (state.drawing === drawing && !controller.signal.aborted) $("status").textContent += " · done";
+    const last = { kind: "complete", seed: done.seed, events, n, picture: (format) => svc.completeWhole(model, sketch, { ...options, samples: n, seed: done.seed, format }) };
+    if (state.job === job) state.last = last;
+    endJob(job, `${said} · done`);
   } catch (e) {
-    drawing.finish();
+    drawing.halt();
+    if (state.job !== job) return; // stopped, or replaced by what came next
     showError(describe(e));
-    if (e.name === "AbortError") $("status").textContent = "stopped";
-  } finally {
-    if (state.drawing === drawing) state.drawing = null;
-    if (state.controller === controller) state.controller = null;
-    setBusy(false);
-    updateDownloads();
+    endJob(job, "failed");
   }
 }
 
@@ -252,59 +297,55 @@ function showFinished(cells, done) {
   }
 }
 
-/** Stops what is being drawn: the request (the server stops decoding) and the drawing on the page. */
-function stop() {
-  const busy = !!state.controller || !!state.animation;
-  state.controller?.abort();
-  state.controller = null;
-  state.drawing?.halt();
-  state.drawing = null;
-  $("stop").disabled = true;
-  if (busy) $("status").textContent = "stopped";
-}
-
-function replay() {
+async function replay() {
   const last = state.last;
   if (last?.kind !== "complete") return;
+  const job = startJob(`replaying seed ${last.seed}…`);
   const cells = completionCells(last.n);
   showGrid(cells, "Endings (replay)");
-  const drawing = animate(cells);
+  state.endings = true;
+  const drawing = (job.drawing = animate(cells));
   for (const e of last.events) drawing.push(e);
-  drawing.finish();
+  await drawing.finish();
+  endJob(job, `seed ${last.seed} · replayed`);
 }
 
 // ---- VAE tools ---------------------------------------------------------------------------------------------------
 
+/** A latent-space tool as the page's job: <action> requests with the job's signal and returns what shows the result. */
 async function run(title, action) {
-  clearError();
-  stop();
+  const job = startJob(`${title}…`);
   try {
-    $("status").textContent = `${title}…`;
-    await action();
-    $("status").textContent = `${title} · done`;
+    const show = await action(job.controller.signal);
+    if (state.job !== job) return;
+    show();
+    state.endings = false;
+    endJob(job, `${title} · done`);
   } catch (e) {
+    if (state.job !== job) return;
     showError(describe(e));
-    $("status").textContent = "";
+    endJob(job, "failed");
   }
-  updateDownloads();
 }
 
 function reconstruct() {
-  if (!state.strokes.length) return showError("draw something to reconstruct first");
-  return run("reconstruct", async () => {
+  if (!state.strokes.length) return refuse("draw something to reconstruct first");
+  return run("reconstruct", async (signal) => {
     const { model, options } = settings();
-    const encoded = await svc.encode(model, { polylines: polylines() });
-    const result = await svc.decode(model, encoded.mu, { ...options, samples: 9 });
-    const cells = result.sketches.map((sk, i) => { const c = cell(`decoding ${i + 1}`); drawSketch(c, sk.polylines); return c; });
-    showGrid(cells, "Reconstructions of the drawing's encoding");
-    state.last = { kind: "decode", seed: result.seed, picture: (format) => svc.decode(model, encoded.mu, { ...options, samples: 9, seed: result.seed, format }) };
+    const encoded = await svc.encode(model, { polylines: polylines() }, { signal });
+    const result = await svc.decode(model, encoded.mu, { ...options, samples: 9, signal });
+    return () => {
+      const cells = result.sketches.map((sk, i) => { const c = cell(`decoding ${i + 1}`); drawSketch(c, sk.polylines); return c; });
+      showGrid(cells, "Reconstructions of the drawing's encoding");
+      state.last = { kind: "decode", seed: result.seed, picture: (format) => svc.decode(model, encoded.mu, { ...options, samples: 9, seed: result.seed, format }) };
+    };
   });
 }
 
 function save() {
   const name = $("save-name").value.trim();
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return showError("a name is a letter or _ followed by letters, digits or _");
-  if (!state.strokes.length) return showError("draw something to save first");
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return refuse("a name is a letter or _ followed by letters, digits or _");
+  if (!state.strokes.length) return refuse("draw something to save first");
   state.saved[name] = polylines();
   $("save-name").value = "";
   renderSaved();
@@ -331,47 +372,55 @@ function renderSaved() {
 
 function interpolate() {
   const from = state.saved[$("from").value], to = state.saved[$("to").value];
-  if (!from || !to) return showError("save two drawings to interpolate between them");
-  return run("interpolate", async () => {
+  if (!from || !to) return refuse("save two drawings to interpolate between them");
+  const title = `${$("from").value} → ${$("to").value}`;
+  return run("interpolate", async (signal) => {
     const { model, options } = settings();
     const more = { ...options, n: Number($("frames").value) || 5 };
-    const result = await svc.interpolate(model, { polylines: from }, { polylines: to }, more);
-    const cells = result.frames.map((f) => { const c = cell(`t = ${f.t.toFixed(2)}`); drawSketch(c, f.sketch.polylines); return c; });
-    showGrid(cells, `${$("from").value} → ${$("to").value}`);
-    state.last = { kind: "interpolate", seed: result.seed, picture: (format) => svc.interpolate(model, { polylines: from }, { polylines: to }, { ...more, seed: result.seed, format }) };
+    const result = await svc.interpolate(model, { polylines: from }, { polylines: to }, { ...more, signal });
+    return () => {
+      const cells = result.frames.map((f) => { const c = cell(`t = ${f.t.toFixed(2)}`); drawSketch(c, f.sketch.polylines); return c; });
+      showGrid(cells, title);
+      state.last = { kind: "interpolate", seed: result.seed, picture: (format) => svc.interpolate(model, { polylines: from }, { polylines: to }, { ...more, seed: result.seed, format }) };
+    };
   });
 }
 
 function arithmetic() {
   const expression = $("expression").value.trim();
-  if (!expression) return showError("type an expression over saved drawings, e.g. a + (b - c)");
+  if (!expression) return refuse("type an expression over saved drawings, e.g. a + (b - c)");
   const names = [...new Set(expression.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])];
   const missing = names.filter((n) => !state.saved[n]);
-  if (missing.length) return showError(`no saved drawing named ${missing.join(", ")}`);
-  return run("arithmetic", async () => {
+  if (missing.length) return refuse(`no saved drawing named ${missing.join(", ")}`);
+  return run("arithmetic", async (signal) => {
     const { model, options } = settings();
     const operands = Object.fromEntries(names.map((n) => [n, { polylines: state.saved[n] }]));
-    const result = await svc.arithmetic(model, expression, operands, options);
-    const c = cell(expression);
-    drawSketch(c, result.sketch.polylines);
-    showGrid([c], expression);
-    state.last = { kind: "arithmetic", seed: result.seed, picture: (format) => svc.arithmetic(model, expression, operands, { ...options, seed: result.seed, format }) };
+    const result = await svc.arithmetic(model, expression, operands, { ...options, signal });
+    return () => {
+      const c = cell(expression);
+      drawSketch(c, result.sketch.polylines);
+      showGrid([c], expression);
+      state.last = { kind: "arithmetic", seed: result.seed, picture: (format) => svc.arithmetic(model, expression, operands, { ...options, seed: result.seed, format }) };
+    };
   });
 }
 
 // ---- Downloads: the same request (its seed fixed) drawn by the server as SVG or PNG --------------------------------
 
-function updateDownloads() {
-  const ready = !!state.last && !state.controller;
-  $("download-svg").disabled = $("download-png").disabled = !ready;
-  $("replay").disabled = state.last?.kind !== "complete" || !!state.controller;
+/** Stop while a job runs; Replay and the downloads for the result shown, once nothing runs. */
+function updateButtons() {
+  const busy = !!state.job;
+  $("stop").disabled = !busy;
+  $("download-svg").disabled = $("download-png").disabled = !state.last || busy;
+  $("replay").disabled = state.last?.kind !== "complete" || busy;
 }
 
 async function download(format) {
-  if (!state.last) return;
+  const last = state.last;
+  if (!last) return;
   try {
-    const url = URL.createObjectURL(await state.last.picture(format));
-    const a = Object.assign(document.createElement("a"), { href: url, download: `sketch-${state.last.kind}-${state.last.seed}.${format}` });
+    const url = URL.createObjectURL(await last.picture(format));
+    const a = Object.assign(document.createElement("a"), { href: url, download: `sketch-${last.kind}-${last.seed}.${format}` });
     a.click();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   } catch (e) {
@@ -407,13 +456,14 @@ function modelChanged() {
   $("model-info").textContent = m ? `${m.name}: ${m.kind === "vae" ? `VAE, z of ${m.latent_size}` : "decoder-only (no encoder)"}, decoder ${m.decoder_size} units, ${m.source}` : "";
 }
 
-/** Endings shown for a drawing that has changed since are stale: they go. */
+/** Results shown for a drawing that has changed since are stale: they go, and with them Replay and the downloads. */
 function clearResults() {
   $("grid").replaceChildren();
   $("hint").hidden = true;
   $("status").textContent = "";
-  if (state.last?.kind === "complete") state.last = null;
-  updateDownloads();
+  state.last = null;
+  state.endings = false;
+  updateButtons();
 }
 
 function undo() {
@@ -425,7 +475,7 @@ function undo() {
 
 /** A setting of the completion changed (endings, τ, seed): complete again what is drawn, if endings are shown. */
 function settingChanged() {
-  if (state.strokes.length && state.last?.kind === "complete") complete();
+  if (state.strokes.length && state.endings) complete();
 }
 
 function clear() {
@@ -449,7 +499,7 @@ function wire() {
   $("arithmetic").onclick = arithmetic;
   $("download-svg").onclick = () => download("svg");
   $("download-png").onclick = () => download("png");
-  $("model").onchange = modelChanged;
+  $("model").onchange = () => { modelChanged(); settingChanged(); };
   $("api-key").onchange = () => {
     sessionStorage.setItem("sketch-api-key", $("api-key").value.trim());
     loadModels();
@@ -458,15 +508,20 @@ function wire() {
   $("temperature").onchange = settingChanged;
   $("samples").onchange = settingChanged;
   $("seed").onchange = settingChanged;
+  $("save-name").onkeydown = (e) => { if (e.key === "Enter") save(); };
+  $("expression").onkeydown = (e) => { if (e.key === "Enter") arithmetic(); };
   document.addEventListener("keydown", (e) => {
-    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
-    if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); }
+    // A field keeps its own keys (Ctrl+Z undoes typing), and Enter on a button presses that button only.
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement;
+    const control = typing || e.target instanceof HTMLButtonElement || e.target instanceof HTMLAnchorElement;
+    if ((e.ctrlKey || e.metaKey) && e.key === "z" && !typing) { e.preventDefault(); undo(); }
     else if (e.key === "Escape") stop();
-    else if (e.key === "Enter" && !typing) complete();
-    else if (e.key === "Backspace" && e.shiftKey && !typing) clear();
+    else if (e.key === "Enter" && !control) complete();
+    else if (e.key === "Backspace" && e.shiftKey && !control) clear();
   });
+  if (apiKey()) $("key-box").hidden = false; // so that a key typed before can be changed
   renderCanvas();
-  updateDownloads();
+  updateButtons();
   loadModels();
 }
 
