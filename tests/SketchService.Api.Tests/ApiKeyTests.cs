@@ -94,5 +94,9 @@ public sealed class ApiKeyPlaygroundTests(KeyedFactory app) : IClassFixture<Keye
         await page.Locator("#api-key").DispatchEventAsync("change");
         await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });
         Assert.True(await page.Locator("#error").IsHiddenAsync());
+        // Once: after a reload the stored key was used and its box stayed hidden, so it could not be changed.
+        await page.ReloadAsync();
+        await page.Locator("#model option[value=tiny]").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });
+        Assert.True(await page.Locator("#key-box").IsVisibleAsync());
     }
 }
