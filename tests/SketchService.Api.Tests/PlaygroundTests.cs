@@ -199,6 +199,12 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.Locator("#status:has-text('drawing')").Or(page.Locator("#status:has-text('done')")).First.WaitForAsync();
         await Done(page);
         Assert.Equal(4, await page.Locator("#grid .cell").CountAsync());
+        // Another model completes the drawing again too, instead of leaving the endings of the one before.
+        var sent = 0;
+        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        await page.SelectOptionAsync("#model", "slow");
+        await Done(page);
+        Assert.Equal(1, sent);
 
         await page.ClickAsync("#undo");
         Assert.Equal(0, await page.Locator("#grid .cell").CountAsync());
