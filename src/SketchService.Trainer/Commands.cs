@@ -251,10 +251,11 @@ public static class Commands
             {
                 using var onnx = SketchModel.Load(folder);
                 var m = onnx.Manifest;
-                if (parse.GetValue(against) is { } comparedTo && ModelManifest.Read(comparedTo) is var o
-                    && (o.ScaleFactor != m.ScaleFactor || o.MaxSeqLen != m.MaxSeqLen || o.Dataset?.Name != m.Dataset?.Name))
+                var otherFolder = parse.GetValue(against);
+                using var other = otherFolder is null ? null : SketchModel.Load(otherFolder);
+                if (other?.Manifest is { } o && (o.ScaleFactor != m.ScaleFactor || o.MaxSeqLen != m.MaxSeqLen || o.Dataset?.Name != m.Dataset?.Name))
                     // Both are drawn from and judged on the test drawings as this model reads them.
-                    throw new ArgumentException($"{comparedTo} was trained on other drawings than {folder} ({o.Dataset?.Name} scaled by {o.ScaleFactor}, " +
+                    throw new ArgumentException($"{otherFolder} was trained on other drawings than {folder} ({o.Dataset?.Name} scaled by {o.ScaleFactor}, " +
                                                 $"at most {o.MaxSeqLen} points, against {m.Dataset?.Name}, {m.ScaleFactor}, {m.MaxSeqLen}): the two cannot be judged on the same test drawings");
                 var test = ModelData(m, parse.GetValue(data));
                 output.Out.WriteLine($"model {onnx.Id}: {test.Test.Length} test drawings of {test.Name}");
@@ -265,9 +266,8 @@ public static class Commands
                 foreach (var line in evaluation.Lines().Skip(2)) output.Out.WriteLine(line);
                 output.Out.WriteLine($"  (real against real, valid against test: {SketchQuality.TwoSampleAccuracy(test.Test, test.Valid):P1})");
                 if (parse.GetValue(pictures) is { } dir) Pictures.Tasks(dir, firstSeed, test.Test, m.ScaleFactor);
-                if (parse.GetValue(against) is { } otherFolder)
+                if (other is not null)
                 {
-                    using var other = SketchModel.Load(otherFolder);
                     var comparisons = SketchQuality.Compare(quality, SketchQuality.MeasureOverSeeds(other, test.Test, parse.GetValue(seeds)));
                     output.Out.WriteLine($"against {otherFolder}, with the same seeds on the same test drawings (this model − that one, in points; lower is better):");
                     foreach (var c in comparisons)

@@ -42,6 +42,23 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.Mouse.UpAsync();
     }
 
+    /// <summary>Counts the page's requests to <paramref name="path"/> from now on.</summary>
+    private static Func<int> Requests(IPage page, string path)
+    {
+        var sent = 0;
+        page.Request += (_, r) => { if (r.Url.EndsWith(path)) Interlocked.Increment(ref sent); };
+        return () => Volatile.Read(ref sent);
+    }
+
+    /// <summary>One stroke on tiny (20 steps), completed only when asked: "complete on pen-up" is off.</summary>
+    private static async Task StrokeOnTinyByHand(IPage page)
+    {
+        await page.SelectOptionAsync("#model", "tiny");
+        await page.FillAsync("#max-steps", "20");
+        await page.UncheckAsync("#auto");
+        await Stroke(page, (100, 100), (140, 120));
+    }
+
     private static async Task<int[]> PointsPerCell(IPage page) =>
         [.. (await page.Locator("#grid .cell").EvaluateAllAsync<string[]>("cells => cells.map(c => c.dataset.points)")).Select(int.Parse)];
 
@@ -200,11 +217,10 @@ public sealed class PlaygroundTests(ApiFactory app)
         await Done(page);
         Assert.Equal(4, await page.Locator("#grid .cell").CountAsync());
         // Another model completes the drawing again too, instead of leaving the endings of the one before.
-        var sent = 0;
-        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        var sent = Requests(page, "/complete");
         await page.SelectOptionAsync("#model", "slow");
         await Done(page);
-        Assert.Equal(1, sent);
+        Assert.Equal(1, sent());
 
         await page.ClickAsync("#undo");
         Assert.Equal(0, await page.Locator("#grid .cell").CountAsync());
@@ -315,8 +331,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         await using var session = await Open();
         var page = session.Page;
         await page.SelectOptionAsync("#model", "tiny");
-        var sent = 0;
-        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        var sent = Requests(page, "/complete");
         await page.FillAsync("#max-steps", "0"); // once silently 250
         await Stroke(page, (100, 100), (140, 120));
         await page.Locator("#error:has-text('Max steps must be a whole number')").WaitForAsync();
@@ -324,7 +339,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.FillAsync("#seed", "1.5");
         await page.ClickAsync("#complete");
         await page.Locator("#error:has-text('Seed must be a whole number')").WaitForAsync();
-        Assert.Equal(0, sent);
+        Assert.Equal(0, sent());
         await page.FillAsync("#seed", "-5"); // the API takes negative seeds
         await page.ClickAsync("#complete");
         await Done(page);
@@ -337,10 +352,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         // Once: Replay and the SVG gave the endings of the drawing before the new stroke.
         await using var session = await Open();
         var page = session.Page;
-        await page.SelectOptionAsync("#model", "tiny");
-        await page.FillAsync("#max-steps", "20");
-        await page.UncheckAsync("#auto");
-        await Stroke(page, (100, 100), (140, 120));
+        await StrokeOnTinyByHand(page);
         await page.ClickAsync("#complete");
         await Done(page);
         Assert.False(await page.Locator("#replay").IsDisabledAsync());
@@ -383,8 +395,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.UncheckAsync("#auto");
         await Stroke(page, (100, 100), (140, 120));
         await Stroke(page, (60, 60), (80, 40));
-        var sent = 0;
-        page.Request += (_, r) => { if (r.Url.EndsWith("/complete")) sent++; };
+        var sent = Requests(page, "/complete");
         // Once: Enter on a focused button also started a completion.
         await page.FocusAsync("#undo");
         await page.Keyboard.PressAsync("Enter");
@@ -398,7 +409,7 @@ public sealed class PlaygroundTests(ApiFactory app)
         await page.FillAsync("#save-name", "legs");
         await page.Keyboard.PressAsync("Enter");
         await page.Locator("#saved figcaption:text-is('legs')").WaitForAsync();
-        Assert.Equal(0, sent);
+        Assert.Equal(0, sent());
         Assert.Equal("", await Status(page));
     }
 
@@ -407,10 +418,7 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var page = session.Page;
-        await page.SelectOptionAsync("#model", "tiny");
-        await page.FillAsync("#max-steps", "20");
-        await page.UncheckAsync("#auto");
-        await Stroke(page, (100, 100), (140, 120));
+        await StrokeOnTinyByHand(page);
         // Once: a reconstruction that answered after a completion began replaced its endings.
         var decodeHeld = new TaskCompletionSource();
         await page.RouteAsync("**/decode", async route => { await decodeHeld.Task; await route.ContinueAsync(); });

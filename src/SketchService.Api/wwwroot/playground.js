@@ -138,7 +138,6 @@ function drawSketch(c, lines, cls = "theirs") {
 }
 
 function showError(error) {
-  if (error?.name === "AbortError") return;
   const box = $("error");
   box.textContent = error instanceof Error ? error.message : String(error);
   box.hidden = false;

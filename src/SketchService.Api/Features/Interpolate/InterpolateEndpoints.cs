@@ -35,8 +35,9 @@ public static class InterpolateEndpoints
         var steps = policy.Steps(request.MaxSteps);
         var seed = RequestPolicy.Seed(request.Seed);
         var ends = policy.Operands([("from", request.From), ("to", request.To)], model);
-        var longest = ends.Where(e => e.Sketch is not null).MaxBy(e => e.Sketch!.Length)?.Field ?? "from";
-        policy.Cost(model, WorkCost.Encode(ends.Where(e => e.Sketch is not null).Select(e => e.Sketch!.Length)) + WorkCost.Draw(n, 0, steps), n, 0, longest, samplesField: "n");
+        var given = ends.Where(e => e.Sketch is not null).ToList();
+        var longest = given.MaxBy(e => e.Sketch!.Length)?.Field ?? "from"; // the one to shorten, should the sketches be over the cost limit
+        policy.Cost(model, WorkCost.Encode(given.Select(e => e.Sketch!.Length)) + WorkCost.Draw(n, 0, steps), n, 0, longest, samplesField: "n");
 
         var z = await Operands.EncodeAsync(ends, model, deadline, http.RequestAborted, Callers.Of(http));
         var zs = LatentMath.Interpolate(z[0], z[1], n, mode);
