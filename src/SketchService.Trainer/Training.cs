@@ -107,8 +107,10 @@ public sealed class Training(TrainOptions o)
                                         "Leave them out, or start a new run (another --out, or --force to replace this one).");
         var init = o.InitFrom is null ? null : RunState.TryRead(o.InitFrom)
             ?? throw new ArgumentException($"--init-from {o.InitFrom}: no checkpoint there (a folder with {RunState.File} and {RunState.Weights}, such as a run's {BestDir} or {AverageDir})");
-        if (init is not null && o.HParams.Differences(init.HParams, shapeOnly: true) is { Count: > 0 } reshaped)
-            throw new ArgumentException($"--init-from {o.InitFrom}: its weights do not fit these sizes: {string.Join(", ", reshaped)}");
+        var widens = init is not null && Widening.Applies(init.HParams, o.HParams);
+        if (init is not null && !widens && o.HParams.Differences(init.HParams, shapeOnly: true) is { Count: > 0 } reshaped)
+            throw new ArgumentException($"--init-from {o.InitFrom}: its weights do not fit these sizes: {string.Join(", ", reshaped)} " +
+                                        "(only the decoder can grow, with every other size as the checkpoint's)");
         // A checkpoint trained without the flag gains its weights, at zero, and their Adam state starts afresh.
         var gainsPartialFlag = init is { HParams.PartialFlag: false } && o.HParams.PartialFlag;
         var previous = resumed is null ? PreviousRun() : [];
@@ -132,13 +134,8 @@ public sealed class Training(TrainOptions o)
         Directory.CreateDirectory(o.Out);
 
         using var model = new SketchRnn(hp);
-        // The partial flag's weights in a group of their own, added after the rest, so that the Adam state of a
-        // checkpoint without them loads into the first group.
-        using var optimizer = optim.Adam(model.named_parameters().Where(p => !SketchRnn.PartialWeights.Contains(p.name)).Select(p => p.parameter), hp.LearningRate);
-        void AddPartialGroup()
-        {
-            if (hp.PartialFlag) optimizer.add_param_group(new TorchSharp.Modules.Adam.ParamGroup(model.PartialParameters(), hp.LearningRate * PartialRateScale));
-        }
+        using var optimizer = NewOptimizer(model, partialGroup: false);
+        void AddPartialGroup() => AddPartialGroupTo(optimizer, model);
         var best = (Loss: double.PositiveInfinity, Step: 0L);
         var elapsedBefore = 0.0;
         var csvPath = Path.Combine(o.Out, LogFile);
@@ -163,14 +160,31 @@ public sealed class Training(TrainOptions o)
             if (!gainsPartialFlag) AddPartialGroup();
             if (init is not null)
             {
-                model.load(Path.Combine(o.InitFrom!, RunState.Weights), strict: !gainsPartialFlag);
                 // Adam's moments too where the folder has them: restarted at zero, its first steps move every weight
                 // by the full learning rate: a sheep fine-tuned without them validated 0.07 worse in Lr at step 250.
                 var moments = Path.Combine(o.InitFrom!, RunState.Optimizer);
                 var hasMoments = File.Exists(moments);
-                if (hasMoments) optimizer.load_state_dict(moments);
-                if (gainsPartialFlag) AddPartialGroup();
+                if (widens)
+                {
+                    using var narrow = new SketchRnn(init.HParams);
+                    narrow.load(Path.Combine(o.InitFrom!, RunState.Weights));
+                    Widening.Weights(narrow, model);
+                    if (gainsPartialFlag) AddPartialGroup();
+                    if (hasMoments)
+                    {
+                        using var narrowOptimizer = NewOptimizer(narrow, partialGroup: true);
+                        narrowOptimizer.load_state_dict(moments);
+                        Widening.Moments(narrow, narrowOptimizer, model, optimizer);
+                    }
+                }
+                else
+                {
+                    model.load(Path.Combine(o.InitFrom!, RunState.Weights), strict: !gainsPartialFlag);
+                    if (hasMoments) optimizer.load_state_dict(moments);
+                    if (gainsPartialFlag) AddPartialGroup();
+                }
                 display.Line($"weights {(hasMoments ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0" +
+                             (widens ? $"; the decoder widened from {init.HParams.DecoderSize} to {hp.DecoderSize} units, the new ones drawing nothing yet" : "") +
                              (gainsPartialFlag ? "; the partial flag's shift starts at zero" : ""));
             }
         }
@@ -315,6 +329,28 @@ public sealed class Training(TrainOptions o)
     /// fine-tuned into the flag, and at a fine-tune's rate (6e-5) Adam would need some 10 000 steps to move it by 0.5.
     /// </summary>
     public const double PartialRateScale = 100;
+
+    // The partial flag's weights in a group of their own, added after the rest, so that the Adam state of a
+    // checkpoint without them loads into the first group.
+    private static TorchSharp.Modules.Adam NewOptimizer(SketchRnn model, bool partialGroup)
+    {
+        var optimizer = optim.Adam(model.named_parameters().Where(p => !SketchRnn.PartialWeights.Contains(p.name)).Select(p => p.parameter), model.HParams.LearningRate);
+        if (partialGroup) AddPartialGroupTo(optimizer, model);
+        return optimizer;
+    }
+
+    private static void AddPartialGroupTo(TorchSharp.Modules.Adam optimizer, SketchRnn model)
+    {
+        if (model.HParams.PartialFlag)
+            optimizer.add_param_group(new TorchSharp.Modules.Adam.ParamGroup(model.PartialParameters(), model.HParams.LearningRate * PartialRateScale));
+    }
+
+    /// <summary>The names of the weights in the order the optimizer holds them: its first group, then the partial flag's.</summary>
+    internal static IEnumerable<string> OptimizedNames(SketchRnn model)
+    {
+        var names = model.named_parameters().Select(p => p.name).ToArray();
+        return names.Where(n => !SketchRnn.PartialWeights.Contains(n)).Concat(names.Where(SketchRnn.PartialWeights.Contains));
+    }
 
     /// <summary>
     /// How many points of a training sketch the encoder reads: with probability <paramref name="share"/> the points of its

@@ -96,8 +96,10 @@ public class CliTests
         Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", first, .. Small, "--max-steps", "2"]));
         var from = Path.Combine(first, Training.BestDir);
 
-        Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--out", tuned, "--init-from", from, "--dec", "32"]));
-        Assert.Contains($"--init-from {from}: its weights do not fit these sizes: --dec 32 (checkpoint: 16)", log);
+        Assert.Equal(Commands.UsageError, RunCli(out var log, ["train", "--out", tuned, "--init-from", from, "--dec", "8", "--z", "6"]));
+        Assert.Contains($"--init-from {from}: its weights do not fit these sizes: --dec 8 (checkpoint: 16), --z 6 (checkpoint: 4) (only the decoder can grow", log);
+        Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", tuned, "--init-from", from, "--dec", "32", "--enc", "4"]));
+        Assert.Contains("--enc 4 (checkpoint: 8)", log);
         Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", tuned, "--init-from", first]));
         Assert.Contains($"--init-from {first}: no checkpoint there", log);
         Assert.Equal(Commands.UsageError, RunCli(out log, ["train", "--out", tuned, "--init-from", from, "--resume"]));
@@ -122,6 +124,30 @@ public class CliTests
         var model = Path.Combine(temp.Path, "model");
         Assert.Equal(0, RunCli(out _, ["export", "--run", tuned, "--checkpoint", "checkpoint", "--out", model]));
         Assert.Equal("first/best (step 2)", ModelManifest.Read(model).FineTunedFrom);
+    }
+
+    [Fact]
+    public void Init_from_a_narrower_decoder_widens_it_and_draws_as_before_until_trained()
+    {
+        using var temp = new TempFolder();
+        var (first, wide) = (Path.Combine(temp.Path, "first"), Path.Combine(temp.Path, "wide"));
+        Assert.Equal(0, RunCli(out _, ["train", "--data", Tiny, "--out", first, .. Small, "--partial-flag", "--prefix-share", "0.5", "--max-steps", "2"]));
+        var from = Path.Combine(first, Training.LatestDir);
+
+        // With a learning rate of 0 the new units' outgoing weights stay at zero, so the validation is the first run's to the last digit.
+        Assert.Equal(0, RunCli(out var log, ["train", "--out", wide, "--init-from", from, "--dec", "24", "--lr", "0", "--min-lr", "0", "--threads", "1", "--max-steps", "1"]));
+        Assert.Contains($"weights and Adam's state from {from} (step 2); a new run from step 0; the decoder widened from 16 to 24 units", log);
+        static string Validation(string run) => string.Join(',', File.ReadLines(Path.Combine(run, Training.LogFile)).Last().Split(',')[^2..]);
+        Assert.Equal(Validation(first), Validation(wide));
+        Assert.Equal(24, RunState.Read(Path.Combine(wide, Training.LatestDir)).HParams.DecoderSize);
+
+        // Trained, the new units learn: the mixture layer's columns that read them leave zero.
+        var learnt = Path.Combine(temp.Path, "learnt");
+        Assert.Equal(0, RunCli(out _, ["train", "--out", learnt, "--init-from", from, "--dec", "24", "--lr", "0.01", "--threads", "1", "--max-steps", "2"]));
+        using var model = new SketchRnn(RunState.Read(Path.Combine(learnt, Training.LatestDir)).HParams);
+        model.load(Path.Combine(learnt, Training.LatestDir, RunState.Weights));
+        var output = model.named_parameters().Single(p => p.name == "output.weight").parameter;
+        Assert.True(output.narrow(1, 16, 8).abs().max().item<float>() > 0);
     }
 
     [Fact]
