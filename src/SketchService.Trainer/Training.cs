@@ -332,7 +332,7 @@ public sealed class Training(TrainOptions o)
 
     // The partial flag's weights in a group of their own, added after the rest, so that the Adam state of a
     // checkpoint without them loads into the first group.
-    private static TorchSharp.Modules.Adam NewOptimizer(SketchRnn model, bool partialGroup)
+    public static TorchSharp.Modules.Adam NewOptimizer(SketchRnn model, bool partialGroup)
     {
         var optimizer = optim.Adam(model.named_parameters().Where(p => !SketchRnn.PartialWeights.Contains(p.name)).Select(p => p.parameter), model.HParams.LearningRate);
         if (partialGroup) AddPartialGroupTo(optimizer, model);
@@ -346,7 +346,7 @@ public sealed class Training(TrainOptions o)
     }
 
     /// <summary>The names of the weights in the order the optimizer holds them: its first group, then the partial flag's.</summary>
-    internal static IEnumerable<string> OptimizedNames(SketchRnn model)
+    public static IEnumerable<string> OptimizedNames(SketchRnn model)
     {
         var names = model.named_parameters().Select(p => p.name).ToArray();
         return names.Where(n => !SketchRnn.PartialWeights.Contains(n)).Concat(names.Where(SketchRnn.PartialWeights.Contains));
