@@ -79,7 +79,7 @@ public static class Commands
         var initFrom = new Option<string>("--init-from")
         {
             Description = $"Start a new run from the weights of a checkpoint folder (a run's {Training.BestDir}, {Training.AverageDir} or {Training.LatestDir}): " +
-                          "fine-tuning. Its sizes, data and scale factor, and Adam's state where the folder has it; the step and schedules start afresh.",
+                          "fine-tuning. Its sizes (but a larger --dec, which widens the decoder by copying its units), data and scale factor, and Adam's state where the folder has it; the step and schedules start afresh.",
             HelpName = "dir",
         };
         var hparams = HParams.Table.Select(h => (Info: h, Option: HParamOption(h))).ToArray();

@@ -184,7 +184,7 @@ public sealed class Training(TrainOptions o)
                     if (gainsPartialFlag) AddPartialGroup();
                 }
                 display.Line($"weights {(hasMoments ? "and Adam's state " : "")}from {o.InitFrom} (step {init.Step}); a new run from step 0" +
-                             (widens ? $"; the decoder widened from {init.HParams.DecoderSize} to {hp.DecoderSize} units, the new ones drawing nothing yet" : "") +
+                             (widens ? $"; the decoder widened from {init.HParams.DecoderSize} to {hp.DecoderSize} units, each new one a copy of an old one" : "") +
                              (gainsPartialFlag ? "; the partial flag's shift starts at zero" : ""));
             }
         }
