@@ -10,11 +10,11 @@ namespace SketchService.Trainer;
 /// initial state, so it computes the same h; every weight that reads the copied units is shared among the copies, so
 /// their sum is the old weight. The shares are unequal and random (summing to one), which sends the copies different
 /// gradients so that they grow apart. New units with random incoming weights and zero outgoing ones were tried first:
-/// their first updates cost the sheep 0.1–0.3 nats of Lr within ten steps, and 0.03 with steps a tenth as long.
+/// their first updates cost the sheep about 0.2 nats of training Lr over steps 2–6 (docs/experiments/sheep.md).
 /// </summary>
 public static class Widening
 {
-    /// <summary>How unequal two copies' shares of a weight are: each is ½ ± up to this fraction of ½.</summary>
+    /// <summary>How unequal the copies' shares of a weight are: each is 1/copies ± up to about this fraction of it.</summary>
     public const double ShareSpread = 0.2;
 
     /// <summary>Whether <paramref name="to"/> is <paramref name="from"/> with a larger decoder and every other size the same.</summary>
@@ -39,10 +39,14 @@ public static class Widening
 
     /// <summary>
     /// Adam's moments follow the weights, so that the fine-tune's first steps are as long as the old run's last ones: a
-    /// fine-tune whose moments restart at zero moves every weight by the full learning rate (see Training). A weight
-    /// that reads copied units gets the old weight's gradient in each copy (they compute the same h), so each copy
-    /// would step as far as the old weight did and together they would step twice as far: their second moment is
-    /// scaled by copies², which shortens each copy's first steps to a share until the moments have learnt their own.
+    /// fine-tune whose moments restart at zero moves every weight by the full learning rate (see Training). They are
+    /// rescaled so that the copies together step as the old unit did:
+    /// - a weight that reads a copied unit gets the old weight's gradient in each copy (they compute the same h), so
+    ///   each copy would step as far as the old weight and together twice as far: its second moment is scaled by
+    ///   copies², which shortens each copy's steps to a share;
+    /// - a copied unit's own weights (its rows) get a share of the old gradient, since each copy is read through a
+    ///   share: their first moment is divided by copies and their second by copies², so that each copy steps as far as
+    ///   the old unit, as the copies must to stay one unit's worth.
     /// </summary>
     public static void Moments(SketchRnn from, Adam fromOptimizer, SketchRnn to, Adam toOptimizer)
     {
@@ -55,11 +59,18 @@ public static class Widening
             if (!toStates.TryGetValue(name, out var state)) continue;
             using var scope = NewDisposeScope();
             state.step = source.step;
-            state.exp_avg.copy_(Copy(source.exp_avg, state.exp_avg, oldUnits, newUnits));
-            var squares = Copy(source.exp_avg_sq, state.exp_avg_sq, oldUnits, newUnits);
-            if (squares.dim() == 2 && source.exp_avg_sq.shape[1] != squares.shape[1])
-                squares *= Copies(oldUnits, newUnits).pow(2);
-            state.exp_avg_sq.copy_(squares);
+            var first = Copy(source.exp_avg, state.exp_avg, oldUnits, newUnits);
+            var second = Copy(source.exp_avg_sq, state.exp_avg_sq, oldUnits, newUnits);
+            if (source.exp_avg.shape[0] != first.shape[0])
+            {
+                var rows = Copies(oldUnits, newUnits).repeat(first.shape[0] / newUnits);
+                if (first.dim() == 2) rows = rows.unsqueeze(1);
+                (first, second) = (first / rows, second / rows.pow(2));
+            }
+            if (first.dim() == 2 && source.exp_avg.shape[1] != first.shape[1])
+                second *= Copies(oldUnits, newUnits).pow(2);
+            state.exp_avg.copy_(first);
+            state.exp_avg_sq.copy_(second);
         }
     }
 
@@ -95,7 +106,7 @@ public static class Widening
 
     /// <summary>
     /// [rows, new units]: each row's shares of an old unit's weight among its copies: random around 1/copies, and
-    /// summing to exactly 1 over the copies, so that the copies' summed contribution is the old one.
+    /// summing to 1 over the copies (to float rounding), so that the copies' summed contribution is the old one.
     /// </summary>
     private static Tensor Shares(long rows, long oldUnits, long newUnits)
     {
