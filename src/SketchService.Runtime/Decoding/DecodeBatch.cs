@@ -23,12 +23,18 @@ public sealed class DecodeBatch : IDisposable
     private readonly List<(DecodeRun Run, Exception Error)> failed = [], removed = [];
 
     private readonly Action<int>? rowsFreed;
+    private readonly Action<Exception>? failing;
 
     /// <param name="rowsFreed">Told how many rows left, after they leave and before the results of their runs are set.</param>
-    public DecodeBatch(SketchModel model, int capacity, Action<int>? rowsFreed = null)
+    /// <param name="failing">
+    /// Told why each run it fails (stopped, its sampling threw, or the step did), before that run's failure is set: whoever
+    /// awaits the failure then sees it counted.
+    /// </param>
+    public DecodeBatch(SketchModel model, int capacity, Action<int>? rowsFreed = null, Action<Exception>? failing = null)
     {
         Model = model;
         this.rowsFreed = rowsFreed;
+        this.failing = failing;
         state = new DecoderState(model, capacity);
         owners = new (DecodeRun, int)[capacity];
     }
@@ -43,9 +49,6 @@ public sealed class DecodeBatch : IDisposable
     public int FreeRows => state.Capacity - state.Rows;
 
     public IReadOnlyList<DecodeRun> Runs => runs;
-
-    /// <summary>The runs the last <see cref="Step"/> failed alone (their sampling threw), with why.</summary>
-    public IReadOnlyList<(DecodeRun Run, Exception Error)> Failed => failed;
 
     /// <summary>Admits a run: its samples become rows at the end of the batch, input S0, state from their z (or zero).</summary>
     public void Add(DecodeRun run)
@@ -80,7 +83,7 @@ public sealed class DecodeBatch : IDisposable
             removed.Add((run, why));
         }
         Freed(before - state.Rows);
-        foreach (var (run, why) in removed) run.Fail(why);
+        foreach (var (run, why) in removed) Fail(run, why);
         return removed;
     }
 
@@ -105,7 +108,7 @@ public sealed class DecodeBatch : IDisposable
             int rows = state.Rows;
             Clear();
             Freed(rows);
-            foreach (var run in all) run.Fail(e);
+            foreach (var run in all) Fail(run, e);
             throw;
         }
         leaving.Clear();
@@ -131,9 +134,15 @@ public sealed class DecodeBatch : IDisposable
         foreach (var run in finished) runs.Remove(run);
         // Rows first, results after: whoever awaits a result sees its rows already gone.
         Freed(before - state.Rows);
-        foreach (var (run, error) in failed) run.Fail(error);
+        foreach (var (run, error) in failed) Fail(run, error);
         foreach (var run in finished) run.Complete();
         return finished;
+    }
+
+    private void Fail(DecodeRun run, Exception why)
+    {
+        failing?.Invoke(why);
+        run.Fail(why);
     }
 
     private void Freed(int rows)

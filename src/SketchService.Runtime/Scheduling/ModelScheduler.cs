@@ -62,7 +62,7 @@ public sealed class ModelScheduler : IDisposable
         this.options = options;
         this.metrics = metrics;
         this.logger = logger;
-        batch = new DecodeBatch(model, options.MaxLiveRows, freed => Count(-freed));
+        batch = new DecodeBatch(model, options.MaxLiveRows, freed => Count(-freed), why => metrics.Failure(Model.Id, StopReason(why)));
         decoderLane = new Thread(DecoderLoop) { IsBackground = true, Name = $"decode {model.Id}" };
         decoderLane.Start();
         if (model.Manifest.IsVae)
@@ -474,8 +474,8 @@ public sealed class ModelScheduler : IDisposable
             Release(work);
         }
         if (queued || work.Draw is not null) metrics.Pending(Model.Id, -1); // a draw is pending until it takes rows
+        metrics.Failure(Model.Id, reason ?? StopReason(why)); // counted before the failure can be seen
         work.Fail(why);
-        metrics.Failure(Model.Id, reason ?? StopReason(why));
     }
 
     // ---- decoder lane ------------------------------------------------------------------------------------------------
@@ -492,8 +492,7 @@ public sealed class ModelScheduler : IDisposable
             }
             if (stopAll) FailLive(stopped!);
             Admit();
-            foreach (var (_, why) in batch.RemoveStopped())
-                metrics.Failure(Model.Id, StopReason(why));
+            batch.RemoveStopped();
             if (batch.Rows == 0)
             {
                 lock (gate)
@@ -559,8 +558,8 @@ public sealed class ModelScheduler : IDisposable
         if (admitted.Count + dropped.Count > 0) metrics.Pending(Model.Id, -(admitted.Count + dropped.Count));
         foreach (var (run, why) in dropped)
         {
-            run.Fail(why);
             metrics.Failure(Model.Id, StopReason(why));
+            run.Fail(why);
         }
         foreach (var run in admitted)
         {
@@ -582,7 +581,7 @@ public sealed class ModelScheduler : IDisposable
 
     private void Tick()
     {
-        int rows = batch.Rows, requests = batch.Runs.Count;
+        int rows = batch.Rows;
         long start = Stopwatch.GetTimestamp();
         IReadOnlyList<DecodeRun> finished;
         try
@@ -591,15 +590,13 @@ public sealed class ModelScheduler : IDisposable
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Decoder step of {Model} failed over {Rows} rows; their requests fail", Model.Id, rows);
-            for (int r = 0; r < requests; r++) metrics.Failure(Model.Id, "error");
+            logger.LogError(e, "Decoder step of {Model} failed over {Rows} rows; their requests fail (the batch counts each)", Model.Id, rows);
             return;
         }
         Interlocked.Increment(ref ticks);
         metrics.Step(Model.Id, rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
         int sampled = Record(batch.Runs) + Record(finished);
         if (sampled > 0) metrics.Points(Model.Id, sampled);
-        foreach (var (_, error) in batch.Failed) metrics.Failure(Model.Id, error is NonFiniteOutputException ? "non_finite" : "error");
     }
 
     /// <summary>Points sampled by these draws this tick; time to first point for those that just sampled their first.</summary>
@@ -622,10 +619,11 @@ public sealed class ModelScheduler : IDisposable
         metrics.LiveRows(Model.Id, delta);
     }
 
-    /// <summary>The failure metric's reason for work that was stopped.</summary>
+    /// <summary>The failure metric's reason for work that was stopped or failed.</summary>
     private static string StopReason(Exception why) => why switch
     {
         DeadlineExceededException => "deadline",
+        NonFiniteOutputException => "non_finite",
         OperationCanceledException => "canceled",
         ServiceDrainingException => "shutdown",
         _ => "error",
