@@ -25,14 +25,13 @@ public static class Widening
     public static void Weights(SketchRnn from, SketchRnn to)
     {
         using var _ = torch.no_grad();
+        var (oldUnits, newUnits) = (from.HParams.DecoderSize, to.HParams.DecoderSize);
         var target = to.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, old) in from.named_parameters())
         {
-            var (oldUnits, newUnits) = (from.HParams.DecoderSize, to.HParams.DecoderSize);
             using var scope = NewDisposeScope();
             var wide = Copy(old, target[name], oldUnits, newUnits);
-            if (old.dim() == 2 && old.shape[1] != target[name].shape[1])
-                wide *= Shares(wide.shape[0], oldUnits, newUnits);
+            if (ReadsCopies(old, wide)) wide *= Shares(wide.shape[0], oldUnits, newUnits);
             target[name].copy_(wide);
         }
     }
@@ -61,18 +60,20 @@ public static class Widening
             state.step = source.step;
             var first = Copy(source.exp_avg, state.exp_avg, oldUnits, newUnits);
             var second = Copy(source.exp_avg_sq, state.exp_avg_sq, oldUnits, newUnits);
-            if (source.exp_avg.shape[0] != first.shape[0])
+            if (source.exp_avg.shape[0] != first.shape[0]) // a unit's own row
             {
-                var rows = Copies(oldUnits, newUnits).repeat(first.shape[0] / newUnits);
+                var rows = Copies(source.exp_avg.shape[0], first.shape[0], oldUnits, newUnits);
                 if (first.dim() == 2) rows = rows.unsqueeze(1);
                 (first, second) = (first / rows, second / rows.pow(2));
             }
-            if (first.dim() == 2 && source.exp_avg.shape[1] != first.shape[1])
-                second *= Copies(oldUnits, newUnits).pow(2);
+            if (ReadsCopies(source.exp_avg, first)) second *= Copies(oldUnits, newUnits, oldUnits, newUnits).pow(2);
             state.exp_avg.copy_(first);
             state.exp_avg_sq.copy_(second);
         }
     }
+
+    /// <summary>Whether a weight's columns read the decoder's units, so that some read copies (its widened form: <paramref name="wide"/>).</summary>
+    private static bool ReadsCopies(Tensor old, Tensor wide) => old.dim() == 2 && old.shape[1] != wide.shape[1];
 
     /// <summary><paramref name="old"/> with every dimension that grew (to <paramref name="target"/>'s shape) filled by copies.</summary>
     private static Tensor Copy(Tensor old, Tensor target, long oldUnits, long newUnits)
@@ -97,11 +98,11 @@ public static class Widening
         return u.div(newUnits, rounding_mode: RoundingMode.floor) * oldUnits + u % newUnits % oldUnits;
     }
 
-    /// <summary>[new units]: how many copies of its old unit there are.</summary>
-    private static Tensor Copies(long oldUnits, long newUnits)
+    /// <summary>For each position of a dimension that grew, how many copies there are of the old position it copies.</summary>
+    private static Tensor Copies(long oldSize, long newSize, long oldUnits, long newUnits)
     {
-        var sources = Sources(oldUnits, newUnits, oldUnits, newUnits);
-        return torch.zeros(oldUnits).index_add_(0, sources, torch.ones(newUnits), 1).index_select(0, sources);
+        var sources = Sources(oldSize, newSize, oldUnits, newUnits);
+        return torch.zeros(oldSize).index_add_(0, sources, torch.ones(newSize), 1).index_select(0, sources);
     }
 
     /// <summary>
@@ -111,7 +112,7 @@ public static class Widening
     private static Tensor Shares(long rows, long oldUnits, long newUnits)
     {
         var sources = Sources(oldUnits, newUnits, oldUnits, newUnits);
-        var copies = Copies(oldUnits, newUnits);
+        var copies = Copies(oldUnits, newUnits, oldUnits, newUnits);
         var spread = (torch.rand(rows, newUnits) * 2 - 1) * ShareSpread * (copies > 1); // a unit not copied keeps its weights exactly
         var mean = torch.zeros(rows, oldUnits).index_add_(1, sources, spread / copies, 1);
         return (1 + spread - mean.index_select(1, sources)) / copies;
