@@ -255,11 +255,15 @@ public sealed class PlaygroundTests(ApiFactory app)
     {
         await using var session = await Open();
         var (page, errors) = (session.Page, session.Errors);
+        // A seed under which the tiny model draws before it ends: with a random one it sometimes ended at once, and the
+        // download then had none of the model's strokes to colour.
+        await page.FillAsync("#seed", "7");
         await CompleteOneOnTiny(page);
         string Colour(string cls) => $"document.querySelector('#grid .cell path.{cls}') && getComputedStyle(document.querySelector('#grid .cell path.{cls}')).stroke";
         var mine = await page.EvaluateAsync<string>(Colour("mine"));
         var theirs = await page.EvaluateAsync<string>(Colour("theirs"));
         Assert.NotNull(mine);
+        Assert.NotNull(theirs);
         Assert.NotEqual(mine, theirs);
 
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-svg"));
