@@ -104,11 +104,7 @@ public sealed class DecodeBatch : IDisposable
         catch (Exception e)
         {
             // A failed run of the graph leaves every row's state undefined: fail them all, the batch starts empty.
-            var all = runs.ToList();
-            int rows = state.Rows;
-            Clear();
-            Freed(rows);
-            foreach (var run in all) Fail(run, e);
+            FailAll(e);
             throw;
         }
         leaving.Clear();
@@ -150,13 +146,17 @@ public sealed class DecodeBatch : IDisposable
         if (rows > 0) rowsFreed?.Invoke(rows);
     }
 
-    /// <summary>Drops every run and row, neither failing them nor telling rowsFreed: whoever calls it does both.</summary>
-    public void Clear()
+    /// <summary>Fails every run with <paramref name="why"/> and frees every row: the batch starts empty.</summary>
+    public void FailAll(Exception why)
     {
+        var all = runs.ToList();
+        int rows = state.Rows;
         foreach (var run in runs)
             for (int s = 0; s < run.Samples; s++) run.RowOf[s] = -1;
         runs.Clear();
         state.Clear();
+        Freed(rows);
+        foreach (var run in all) Fail(run, why);
     }
 
     public void Dispose() => state.Dispose();

@@ -181,8 +181,16 @@ public sealed class ModelScheduler : IDisposable
             rowQueue.Clear();
         }
         metrics.Pending(Model.Id, -(works.Count + runs.Count));
-        foreach (var w in works) w.Fail(reason);
-        foreach (var r in runs) r.Fail(reason);
+        foreach (var w in works)
+        {
+            metrics.Failure(Model.Id, StopReason(reason)); // counted before the failure can be seen
+            w.Fail(reason);
+        }
+        foreach (var r in runs)
+        {
+            metrics.Failure(Model.Id, StopReason(reason));
+            r.Fail(reason);
+        }
         decoderWake.Set();
         encoderWake.Set();
     }
@@ -490,7 +498,7 @@ public sealed class ModelScheduler : IDisposable
                 stopAll = stopLive;
                 stopLive = false;
             }
-            if (stopAll) FailLive(stopped!);
+            if (stopAll) batch.FailAll(stopped!);
             Admit();
             batch.RemoveStopped();
             if (batch.Rows == 0)
@@ -508,17 +516,9 @@ public sealed class ModelScheduler : IDisposable
             lock (gate)
                 if (stopping) break;
         }
-        FailLive(new ServiceDrainingException("the service is shutting down"));
+        batch.FailAll(new ServiceDrainingException("the service is shutting down"));
     }
 
-    private void FailLive(Exception reason)
-    {
-        int rows = batch.Rows;
-        var running = batch.Runs.ToList();
-        batch.Clear();
-        Count(-rows);
-        foreach (var run in running) run.Fail(reason);
-    }
 
     /// <summary>
     /// Moves waiting draws into the batch, first come first served, while their rows fit (nobody overtakes a waiting

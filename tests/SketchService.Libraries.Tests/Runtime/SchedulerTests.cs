@@ -287,6 +287,36 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         Assert.Equal(0, scheduler.LiveRows);
     }
 
+    [Fact]
+    public async Task A_drain_counts_every_running_and_waiting_draw_it_ends_as_shutdown_before_it_is_seen()
+    {
+        // A model of its own, so that no other test's failures are counted: it never ends a drawing.
+        using var endless = TestModels.Load(TestModels.ConstantOutput(TestModels.ThreeComponents(down: 5, up: 0, end: -20)), maxSeqLen: TestModels.NeverPushedToEnd);
+        using var failures = new Measured("sketch.inference.request_failure", endless.Model.Id);
+        var scheduler = Scheduler(endless.Model, new() { MaxLiveRows = 1, MaxQueuedRequests = 5 });
+        DecodeRun Endless() => scheduler.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 }, Deadline.None, cancellationToken: Ct);
+        // The end of a drain: what runs and what waits fail at once.
+        var running = Endless();
+        var waiting = Endless();
+        while (scheduler.LiveRows == 0) await Task.Delay(1, Ct);
+        scheduler.StopAll(new ServiceDrainingException("stopped"));
+        await Assert.ThrowsAsync<ServiceDrainingException>(() => waiting.Result);
+        Assert.True(failures.Sum >= 1, "the waiting draw failed before it was counted");
+        await Assert.ThrowsAsync<ServiceDrainingException>(() => running.Result);
+        Assert.Equal(2, failures.Sum);
+
+        // Disposed while a draw runs (the service stopping without a drain).
+        using var another = Scheduler(endless.Model, new() { MaxLiveRows = 1 });
+        var cut = another.Draw(new DecodeOptions { Temperature = 0.5f, MaxSteps = 100_000_000 }, Deadline.None, cancellationToken: Ct);
+        while (another.LiveRows == 0) await Task.Delay(1, Ct);
+        another.Dispose();
+        await Assert.ThrowsAsync<ServiceDrainingException>(() => cut.Result);
+        Assert.Equal(3, failures.Sum);
+        Assert.Equal(["shutdown"], failures.Reasons.Distinct());
+        Assert.Equal(0, another.LiveRows);
+        scheduler.Dispose();
+    }
+
     /// <summary>The sum of one scheduler instrument's measurements for one model, and the failure reasons seen.</summary>
     private sealed class Measured : IDisposable
     {
