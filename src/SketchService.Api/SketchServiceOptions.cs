@@ -19,7 +19,7 @@ public sealed class SketchServiceOptions : IValidatableObject
     public string? DefaultModel { get; set; }
 
     /// <summary>ONNX Runtime intra-op threads per session (0 = ORT's default).</summary>
-    [Range(0, 256)] public int OrtThreads { get; set; } = 1;
+    [Range(0, 256)] public int OrtThreads { get; set; } = Runtime.Models.InferenceOptions.DefaultOrtThreads;
 
     /// <summary>Run on the CUDA execution provider (needs the build with -p:OnnxRuntimeGpu=true).</summary>
     public bool UseCuda { get; set; }
@@ -54,10 +54,10 @@ public sealed class SketchServiceOptions : IValidatableObject
     /// <summary>Most rows (sketches being drawn, over all requests) one model's decoder steps at once; more wait in its queue.</summary>
     [Range(1, 4096)] public int MaxLiveRows { get; set; } = 128;
 
-    /// <summary>Most requests per model waiting for rows; one more gets 429 at once.</summary>
+    /// <summary>Most requests per model waiting, for the encoder or for rows; one more gets 429 at once.</summary>
     [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
 
-    /// <summary>Deadline of a decoding request in seconds, waiting for rows included: past it, 503 (or <c>event: error</c> in a stream). 0: none.</summary>
+    /// <summary>Deadline of a request's model work in seconds, waiting for the encoder or rows included: past it, 503 (or <c>event: error</c> in a stream). 0: none.</summary>
     [Range(0, 86_400)] public double RequestDeadlineSeconds { get; set; } = 30;
 
     /// <summary>

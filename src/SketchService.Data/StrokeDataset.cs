@@ -72,10 +72,10 @@ public static class StrokeDataset
         return [.. result];
     }
 
-    /// <summary>Pads sketches into a stroke-5 batch of length <paramref name="maxLength"/> (default: the longest).</summary>
-    public static Stroke5Batch ToStroke5Batch(IReadOnlyList<StrokePoint[]> sketches, int? maxLength = null)
+    /// <summary>Pads sketches into a stroke-5 batch as long as the longest.</summary>
+    public static Stroke5Batch ToStroke5Batch(IReadOnlyList<StrokePoint[]> sketches)
     {
-        var t = maxLength ?? sketches.Max(s => s.Length);
+        var t = sketches.Max(s => s.Length);
         var b = sketches.Count;
         var rows = t + 1;
         var data = new float[b * rows * 5];
@@ -83,7 +83,6 @@ public static class StrokeDataset
         for (var i = 0; i < b; i++)
         {
             var s = sketches[i];
-            if (s.Length > t) throw new ArgumentException($"sketch {i} has {s.Length} points, more than {t}");
             lengths[i] = s.Length;
             var o = i * rows * 5;
             data[o + 2] = 1; // S0

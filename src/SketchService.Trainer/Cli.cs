@@ -45,8 +45,8 @@ public static partial class Cli
     public const string DurationExamples = "90m, 2h, 45s, 2h30m or 1:30:00";
 
     /// <summary>
-    /// "90m", "2h", "45s", "1.5h", "2h30m" or h:mm:ss. A bare number is refused rather than given a unit: "20" has
-    /// meant 20 days (TimeSpan.Parse) where 20 minutes was meant.
+    /// "90m", "2h", "45s", "1.5h", "2h30m" or h:mm:ss. A bare number is refused rather than given a unit: TimeSpan.Parse
+    /// reads "20" as 20 days, where 20 minutes is likelier meant.
     /// </summary>
     public static TimeSpan Duration(string text)
     {

@@ -9,8 +9,8 @@ namespace SketchService.Trainer;
 /// 2016): each new unit is a copy of an old one (new unit u copies unit u mod H), with the same incoming weights and
 /// initial state, so it computes the same h; every weight that reads the copied units is shared among the copies, so
 /// their sum is the old weight. The shares are unequal and random (summing to one), which sends the copies different
-/// gradients so that they grow apart. New units with random incoming weights and zero outgoing ones were tried first:
-/// their first updates cost the sheep about 0.2 nats of training Lr over steps 2–6 (docs/experiments/sheep.md).
+/// gradients so that they grow apart. Not random new units with zero outgoing weights: their first updates cost the sheep
+/// about 0.2 nats of training Lr over steps 2–6 (docs/experiments/sheep.md).
 /// </summary>
 public static class Widening
 {

@@ -19,6 +19,11 @@ public sealed class SwaggerUiTests(ApiFactory app)
         {
             Assert.True(paths.ContainsKey(p), p);
             Assert.NotNull(paths[p]!["post"]!["requestBody"]!["content"]!["application/json"]!["example"]);
+            // Every one of these can answer each status: a bad field, an unknown model, an unservable Accept or
+            // ?format, a model that cannot do it (a decoder-only model, or a prior it lacks), a full model, a deadline.
+            var responses = paths[p]!["post"]!["responses"]!.AsObject();
+            foreach (var status in new[] { "200", "400", "404", "406", "422", "429", "503" })
+                Assert.True(responses.ContainsKey(status), $"{p} does not document {status}");
         }
         Assert.True(paths.ContainsKey("/models/{id}"));
     }

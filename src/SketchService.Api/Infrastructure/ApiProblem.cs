@@ -32,7 +32,7 @@ public sealed class ApiProblem(int status, string title, string detail, IDiction
     public static ApiProblem Loading() =>
         new(StatusCodes.Status503ServiceUnavailable, "Models are loading", "The service is still loading its models; retry shortly (see /health/ready).")
         {
-            RetryAfter = TimeSpan.FromSeconds(1),
+            RetryAfter = Retry.After,
         };
 
     /// <summary>The request is well-formed but the model cannot do it (e.g. a decoder-only model has no encoder).</summary>

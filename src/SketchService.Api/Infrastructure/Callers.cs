@@ -46,7 +46,7 @@ public static class Callers
             o.OnRejected = async (context, ct) =>
             {
                 var http = context.HttpContext;
-                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : Runtime.Scheduling.Retry.After;
                 http.RequestServices.GetRequiredService<Runtime.Scheduling.SchedulerMetrics>().Failure("*", "caller_rate");
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 ApiProblemHandler.RetryAfter(http, retry);

@@ -25,7 +25,7 @@ public static class Probe
     }
 
     /// <summary>Runs the probe for the arguments after <see cref="Switch"/>; writes one line saying what it got.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TimeSpan? timeout = null)
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         Uri url;
         switch (args)
@@ -45,14 +45,14 @@ public static class Probe
         }
         try
         {
-            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = timeout ?? Timeout };
+            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout };
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
             output.WriteLine($"{url} -> {(int)response.StatusCode} {response.ReasonPhrase}");
             return response.IsSuccessStatusCode ? 0 : 1;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            output.WriteLine($"{url} -> {(e is TaskCanceledException ? $"no answer within {(timeout ?? Timeout).TotalSeconds:0.#} s" : e.Message)}");
+            output.WriteLine($"{url} -> {(e is TaskCanceledException ? $"no answer within {Timeout.TotalSeconds:0.#} s" : e.Message)}");
             return 1;
         }
     }

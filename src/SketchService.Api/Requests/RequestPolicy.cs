@@ -51,12 +51,14 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     /// <summary>Samples (rows) when the request names none.</summary>
     public const int DefaultSamples = 1;
 
-    public int Samples(int? value, string field = "samples")
+    public int Samples(int? value) => Rows("samples", value ?? DefaultSamples, 1);
+
+    /// <summary>The rows a request asks for (samples, or /interpolate's frames), within what one request may take.</summary>
+    private int Rows(string field, int value, int least)
     {
-        var v = value ?? DefaultSamples;
         var max = Settings.MaxRowsPerRequest;
-        if (v < 1 || v > max) throw ApiProblem.Invalid(field, $"must be between 1 and {max}{RowsLimit}; got {v}");
-        return v;
+        if (value < least || value > max) throw ApiProblem.Invalid(field, $"must be between {least} and {max}{RowsLimit}; got {value}");
+        return value;
     }
 
     /// <summary>Which setting bounds a request's rows, when it is not MaxSamples.</summary>
@@ -322,14 +324,8 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     public const int DefaultFrames = 5;
 
     /// <summary>/interpolate's frame count, both ends included.</summary>
-    public int Frames(int? value)
-    {
-        var max = Settings.MaxRowsPerRequest;
-        // The rows a request may take follow from several settings; the default stays within them.
-        var n = value ?? Math.Min(DefaultFrames, max);
-        if (n < 2 || n > max) throw ApiProblem.Invalid("n", $"must be between 2 and {max}{RowsLimit}; got {n}");
-        return n;
-    }
+    // The rows a request may take follow from several settings; the default stays within them.
+    public int Frames(int? value) => Rows("n", value ?? Math.Min(DefaultFrames, Settings.MaxRowsPerRequest), 2);
 
     /// <summary>
     /// Operands given as a z or a sketch: each checked (a z against the model's latent size, a sketch read into model

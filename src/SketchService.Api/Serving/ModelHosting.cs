@@ -20,7 +20,7 @@ public static class ModelHosting
                 MaxEncodeBatch = s.MaxEncodeBatch, MaxEncodeRunPoints = s.MaxEncodeRunPoints,
                 MaxRowsPerCaller = s.RowsPerCaller, MaxRowsPerCallerWhenCrowded = s.RowsPerCallerWhenCrowded, MaxRequestsPerCaller = s.RequestsPerCaller,
             };
-            return new ModelStore(path, s.DefaultModel, new InferenceOptions { IntraOpThreads = s.OrtThreads, UseCuda = s.UseCuda }, scheduling,
+            return new ModelStore(path, s.DefaultModel, new InferenceOptions { OrtThreads = s.OrtThreads, UseCuda = s.UseCuda }, scheduling,
                 sp.GetRequiredService<SchedulerMetrics>(), sp.GetRequiredService<ILogger<ModelStore>>());
         });
         services.AddHostedService<ModelLoader>();

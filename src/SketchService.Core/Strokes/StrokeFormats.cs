@@ -117,32 +117,6 @@ public static class StrokeFormats
         return rows;
     }
 
-    /// <summary>
-    /// The decoder's input sequence as Magenta's loader builds it (<c>pad_batch</c>): S0 followed
-    /// by <see cref="ToStroke5"/>, so <c>maxLength + 1</c> rows; the training target is the same
-    /// rows without S0.
-    /// </summary>
-    public static float[][] ToDecoderInput(ReadOnlySpan<StrokePoint> strokes, int? maxLength = null) =>
-        [StartToken, .. ToStroke5(strokes, maxLength)];
-
-    /// <summary>
-    /// Stroke-5 → stroke-3 as Magenta's <c>to_normal_strokes</c>: rows up to (not including) the
-    /// first with p_end &gt; 0; pen_lifted = p_up &gt; 0. Pass rows without a leading S0.
-    /// </summary>
-    public static StrokePoint[] FromStroke5(IReadOnlyList<float[]> rows)
-    {
-        var result = new List<StrokePoint>(rows.Count);
-        foreach (var row in rows)
-        {
-            if (row.Length != 5)
-                throw new ArgumentException($"stroke-5 rows have 5 values, got {row.Length}", nameof(rows));
-            if (row[4] > 0)
-                break;
-            result.Add(new StrokePoint(row[0], row[1], row[3] > 0));
-        }
-        return [.. result];
-    }
-
     /// <summary>Min/max of all points of absolute polylines; throws for a drawing with no points.</summary>
     public static BoundingBox Bounds(IReadOnlyList<Polyline> strokes)
     {

@@ -224,8 +224,7 @@ public sealed class SketchModel : IDisposable
     {
         var so = new SessionOptions
         {
-            IntraOpNumThreads = options.IntraOpThreads,
-            InterOpNumThreads = options.InterOpThreads,
+            IntraOpNumThreads = options.OrtThreads,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
@@ -234,7 +233,7 @@ public sealed class SketchModel : IDisposable
         {
             try
             {
-                so.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+                so.AppendExecutionProvider_CUDA(0);
                 usesCuda = true;
             }
             catch (Exception e)

@@ -27,8 +27,6 @@ namespace SketchService.Runtime.Scheduling;
 /// </summary>
 public sealed class ModelScheduler : IDisposable
 {
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
-
     private readonly SchedulerOptions options;
     private readonly SchedulerMetrics metrics;
     private readonly ILogger logger;
@@ -226,15 +224,15 @@ public sealed class ModelScheduler : IDisposable
         if (caller is not null && (use.Requests + 1 > options.MaxRequestsPerCaller || use.Rows + rows > rowLimit))
         {
             metrics.Failure(Model.Id, "caller_share");
-            throw new AdmissionRejectedException(RetryAfter,
+            throw new AdmissionRejectedException(Retry.After,
                 $"model '{Model.Id}': this caller already has {use.Requests} request(s) and {use.Rows} row(s) of the {options.MaxRequestsPerCaller} and {rowLimit} one caller may hold" +
-                (crowded ? " while other callers are served too" : "") + $"; retry after {RetryAfter.TotalSeconds:0} s");
+                (crowded ? " while other callers are served too" : "") + $"; retry after {Retry.After.TotalSeconds:0} s");
         }
         int waiting = Waiting;
         if (!fits && waiting >= options.MaxQueuedRequests)
         {
             metrics.Failure(Model.Id, "queue_full");
-            throw new AdmissionRejectedException(Model.Id, waiting, RetryAfter);
+            throw new AdmissionRejectedException(Model.Id, waiting, Retry.After);
         }
         if (caller is not null) callers[caller] = (use.Requests + 1, use.Rows + rows);
     }

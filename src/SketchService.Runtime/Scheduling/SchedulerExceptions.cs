@@ -1,5 +1,11 @@
 namespace SketchService.Runtime.Scheduling;
 
+/// <summary>How soon a refused request may try again (the Retry-After header): requests last tens of milliseconds, so a full queue, a caller's share or a load in progress frees within a second.</summary>
+public static class Retry
+{
+    public static readonly TimeSpan After = TimeSpan.FromSeconds(1);
+}
+
 /// <summary>A request refused without waiting because the model's queue is full; retry after <see cref="RetryAfter"/>.</summary>
 public sealed class AdmissionRejectedException(TimeSpan retryAfter, string message) : Exception(message)
 {
@@ -12,7 +18,7 @@ public sealed class AdmissionRejectedException(TimeSpan retryAfter, string messa
 /// <summary>The service is shutting down: it takes no new work (503 with Retry-After), and ends what is still running when its drain time is up.</summary>
 public sealed class ServiceDrainingException(string message) : Exception(message)
 {
-    public TimeSpan RetryAfter { get; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RetryAfter { get; } = Retry.After;
 }
 
 /// <summary>A request asked for more work than one request may take; refused before any work started.</summary>

@@ -18,7 +18,7 @@ public static class ArithmeticEndpoints
             .WithDescription("Parse errors are 400 ProblemDetails with the 0-based `position` and what was expected. With ?format=svg|png the picture shows each operand given as a sketch, captioned with its name, then the result, captioned with the expression.")
             .WithExample("""{"expression":"a + (b - c)","operands":{"a":{"strokes":[[0,0,0],[40,0,0],[0,40,0],[-40,0,0],[0,-40,1]]},"b":{"strokes":[[0,0,0],[30,40,0],[30,-40,1]]},"c":{"z":"$z"}},"temperature":0.1,"seed":5,"max_steps":120}""")
             .Produces<ArithmeticResponse>(200, "application/json", "image/svg+xml", "image/png")
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(406).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         return app;
     }
 

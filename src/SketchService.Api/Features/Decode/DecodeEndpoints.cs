@@ -18,13 +18,13 @@ public static class DecodeEndpoints
             .WithSummary("Decode a latent z to sketches (VAE models).")
             .WithExample("""{"z":"$z","samples":2,"temperature":0.3,"seed":7,"max_steps":150}""")
             .Produces<DecodeResponse>(200, "application/json", "image/svg+xml", "image/png")
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(406).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         app.MapPost("/generate", Generate)
             .WithName("Generate").WithTags("Sketches")
             .WithSummary("Draw new sketches: z from the model's prior (VAE: the data prior when it has one, else N(0, I)) or unconditionally (decoder-only).")
             .WithExample("""{"samples":3,"temperature":0.5,"seed":1,"max_steps":200}""")
             .Produces<DecodeResponse>(200, "application/json", "image/svg+xml", "image/png")
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(406).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         return app;
     }
 

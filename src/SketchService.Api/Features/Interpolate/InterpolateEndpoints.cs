@@ -17,7 +17,7 @@ public static class InterpolateEndpoints
             .WithSummary("Interpolate between two sketches or z's and decode each frame (VAE models).")
             .WithExample("""{"from":{"strokes":[[0,0,0],[40,0,0],[0,40,0],[-40,0,0],[0,-40,1]]},"to":{"strokes":[[0,0,0],[30,40,0],[30,-40,1]]},"n":5,"method":"slerp","temperature":0.1,"seed":3,"max_steps":120}""")
             .Produces<InterpolateResponse>(200, "application/json", "image/svg+xml", "image/png")
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(406).ProducesProblem(422).ProducesProblem(429).ProducesProblem(503);
         return app;
     }
 
