@@ -83,7 +83,7 @@ public static class Program
         };
         http.DefaultRequestHeaders.UserAgent.ParseAdd("SketchService-fetch-data/1.0");
         var fetcher = new Fetcher(http, o.Dest);
-        AnsiConsole.MarkupLineInterpolated($"{files.Count} file(s) in [bold]{fetcher.Root}[/] ({files.Sum(f => f.Size) / 1e6:F1} MB)");
+        AnsiConsole.MarkupLineInterpolated($"{files.Count} file(s) expected in [bold]{fetcher.Root}[/] ({files.Sum(f => f.Size) / 1e6:F1} MB):");
         if (!o.Check && await fetcher.UnreachableAsync(files.Where(f => fetcher.Problem(f) is not null), TimeSpan.FromSeconds(10), ct) is { } offline)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the sources cannot be reached from here ({offline}); nothing was downloaded. Copy the files from another copy of shared/ with --mirror <folder>.");
