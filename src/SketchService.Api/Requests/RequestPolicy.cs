@@ -203,7 +203,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
         double bestQuality = 0;
         foreach (var offer in offered)
         {
-            var (type, subtype) = MediaType(offer).Split('/') is [var t, var st] ? (t, st) : throw new InvalidOperationException();
+            var (type, subtype) = offer.MediaType().Split('/') is [var t, var st] ? (t, st) : throw new InvalidOperationException();
             // Type and subtype only: a range's parameters (charset) do not rule a type out.
             bool Matches(Microsoft.Net.Http.Headers.MediaTypeHeaderValue r) => r.MatchesAllTypes
                 || (r.Type.Equals(type, StringComparison.OrdinalIgnoreCase) && (r.MatchesAllSubTypes || r.SubType.Equals(subtype, StringComparison.OrdinalIgnoreCase)));
@@ -212,17 +212,8 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             if (quality > bestQuality) (best, bestQuality) = (offer, quality);
         }
         return best ?? throw new ApiProblem(StatusCodes.Status406NotAcceptable, "Not acceptable",
-            $"this endpoint answers {string.Join(", ", offered.Select(MediaType))}{(offered.Count == 1 ? " only" : "")}; the Accept header asked for '{ProblemSetup.Echo(request.Headers.Accept.ToString())}'");
+            $"this endpoint answers {string.Join(", ", offered.Select(OutputFormats.MediaType))}{(offered.Count == 1 ? " only" : "")}; the Accept header asked for '{ProblemSetup.Echo(request.Headers.Accept.ToString())}'");
     }
-
-    /// <summary>The media type an answer is sent as.</summary>
-    public static string MediaType(OutputFormat format) => format switch
-    {
-        OutputFormat.EventStream => "text/event-stream",
-        OutputFormat.Svg => "image/svg+xml",
-        OutputFormat.Png => "image/png",
-        _ => "application/json",
-    };
 
     /// <summary>A picture draws at most <see cref="SketchResults.MaxPictureSketches"/> sketches (1280 × 1024 px).</summary>
     public static void Picture(OutputFormat format, int sketches)

@@ -93,7 +93,7 @@ public sealed class SketchSpace
     }
 
     /// <summary>Model-space stroke-3 → both output forms in the caller's coordinates.</summary>
-    public SketchOutput ToOutput(ReadOnlySpan<StrokePoint> model)
+    public SketchOutput ToOutput(StrokePoint[] model)
     {
         var k = _scaleFactor / _resize;
         var modelLines = StrokeFormats.ToPolylines(model);

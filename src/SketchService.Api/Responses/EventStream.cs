@@ -30,7 +30,7 @@ public sealed class EventStreamResult(IAsyncEnumerable<IReadOnlyList<SseItem<obj
         var ct = http.RequestAborted;
         var options = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
         var logger = http.RequestServices.GetRequiredService<ILogger<EventStreamResult>>();
-        http.Response.ContentType = Requests.RequestPolicy.MediaType(Requests.OutputFormat.EventStream);
+        http.Response.ContentType = OutputFormat.EventStream.MediaType();
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not buffer the stream
         var body = http.Response.BodyWriter;

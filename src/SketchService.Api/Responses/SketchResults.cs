@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using SketchService.Api.Requests;
 using SketchService.Core.Rendering;
 using SketchService.Core.Strokes;
 using SketchService.Runtime.Decoding;
@@ -24,9 +23,9 @@ public static class SketchResults
     /// <summary>Most sketches in one picture: 5 columns × 4 rows of 256 px cells, 1280 × 1024 px.</summary>
     public const int MaxPictureSketches = 20;
 
-    /// <summary>Each decoded sketch in the caller's scale, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
-    public static IReadOnlyList<SketchResult> From(DecodeResult result, SketchSpace space, StrokePoint[]? prefix = null) =>
-        [.. result.Sketches.Select(s => SketchResult.From(space.ToOutput(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
+    /// <summary>Each decoded sketch put in the caller's scale by <paramref name="toCaller"/>, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
+    public static IReadOnlyList<SketchResult> From(DecodeResult result, Func<StrokePoint[], SketchOutput> toCaller, StrokePoint[]? prefix = null) =>
+        [.. result.Sketches.Select(s => SketchResult.From(toCaller(prefix is null ? s.Points : [.. prefix, .. s.Points]), s.Steps, s.Ended))];
 
     /// <summary>
     /// JSON, or the sketches drawn as SVG or PNG (the request policy has bounded how many); <c>ct</c> stops a PNG being
@@ -39,8 +38,8 @@ public static class SketchResults
         var drawn = sketches();
         int[] mine = [.. drawn.Select(_ => given)];
         return format == OutputFormat.Svg
-            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), RequestPolicy.MediaType(OutputFormat.Svg))
-            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), RequestPolicy.MediaType(OutputFormat.Png));
+            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), OutputFormat.Svg.MediaType())
+            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), OutputFormat.Png.MediaType());
     }
 
     private static int Columns(int n) => Math.Clamp(n, 1, 5);

@@ -48,7 +48,7 @@ public static class ArithmeticEndpoints
         var result = await model.Scheduler.Draw(new DecodeOptions { Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = [z] },
             deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
-        var sketch = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest))[0];
+        var sketch = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest).ToOutput)[0];
         var response = new ArithmeticResponse(model.Id, expression.Text, z, env, result.Seed, temperature, sketch, DecodeStats.From(result));
         // A picture shows the operands given as sketches, then the result: the arithmetic at a glance.
         return SketchResults.Respond(response, output, () => [.. drawn.Select(o => o.Sketch!), sketch.ToStroke3()], http.RequestAborted,

@@ -70,7 +70,7 @@ public static class CompleteEndpoints
         string Condition, double Temperature, StrokePoint[] Prefix, SketchSpace Space)
     {
         public CompleteResponse Response(DecodeResult r) => new(Model.Id, Condition, r.Z?[0], r.Seed, Temperature, Prefix.Length,
-            SketchResults.From(r, Space, Prefix), DecodeStats.From(r));
+            SketchResults.From(r, Space.ToOutput, Prefix), DecodeStats.From(r));
     }
 
     private static CompletePlan Plan(CompleteRequest request, string? format, RequestPolicy policy, HttpContext http)

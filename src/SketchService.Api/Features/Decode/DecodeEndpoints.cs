@@ -66,7 +66,7 @@ public static class DecodeEndpoints
         var options = new DecodeOptions { Samples = samples, Temperature = (float)tau, Seed = usedSeed, MaxSteps = steps, Z = z };
         var result = await model.Scheduler.Draw(options, deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
-        var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
+        var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest).ToOutput);
         IReadOnlyList<float[]?> zs = [.. Enumerable.Range(0, samples).Select(i => result.Z?[i])];
         var response = new DecodeResponse(model.Id, result.Seed, tau, zs, sketches, DecodeStats.From(result)) { Prior = prior };
         return SketchResults.Respond(response, output, () => [.. sketches.Select(s => s.ToStroke3())], http.RequestAborted);

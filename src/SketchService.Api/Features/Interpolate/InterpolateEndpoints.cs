@@ -44,7 +44,7 @@ public static class InterpolateEndpoints
         var result = await model.Scheduler.Draw(new DecodeOptions { Samples = n, Temperature = (float)temperature, Seed = seed, MaxSteps = steps, Z = zs },
             deadline, cancellationToken: http.RequestAborted, caller: Callers.Of(http)).Result;
         log.Record(result);
-        var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest));
+        var sketches = SketchResults.From(result, SketchSpace.Training(model.Model.Manifest).ToOutput);
         var frames = zs.Select((f, i) => new InterpolationFrame((double)i / (n - 1), f, sketches[i])).ToList();
         var response = new InterpolateResponse(model.Id, method, seed, temperature, frames, DecodeStats.From(result));
         return SketchResults.Respond(response, output, () => [.. frames.Select(f => f.Sketch.ToStroke3())], http.RequestAborted,
