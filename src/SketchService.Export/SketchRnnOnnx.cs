@@ -62,7 +62,11 @@ public static class SketchRnnOnnx
         return g.ToModel();
     }
 
-    /// <summary>decoder_init.onnx: z [B, Z] → s = tanh(z Wᵀ + b); c = s[:, 0:H], h = s[:, H:2H] (c first, as Magenta).</summary>
+    /// <summary>
+    /// decoder_init.onnx: z [B, Z] → s = tanh(z Wᵀ + b); c = s[:, 0:H], h = s[:, H:2H] (c first, as Magenta); and
+    /// z_gates = z W_zᵀ, the columns of the LSTM's input weights that read z. z is the same at every step of a row, so its
+    /// third of the step's multiply-adds (Z of 5 + Z + H inputs) is done once per row here instead of at every step.
+    /// </summary>
     public static ModelProto BuildDecoderInit(SketchRnnWeights w)
     {
         w.Validate();
@@ -72,7 +76,10 @@ public static class SketchRnnOnnx
         g.Input(ModelFolder.DecoderInit.Z, DataType.Float, "B", latent);
         g.Output(ModelFolder.DecoderInit.H, DataType.Float, "B", size);
         g.Output(ModelFolder.DecoderInit.C, DataType.Float, "B", size);
+        g.Output(ModelFolder.DecoderInit.ZGates, DataType.Float, "B", 4 * size);
 
+        g.Node("Gemm", ModelFolder.DecoderInit.ZGates,
+            [ModelFolder.DecoderInit.Z, g.Constant("z_W", Columns(w.Decoder.WeightIh, 4 * size, w.Decoder.InputSize, 5, latent), 4 * size, latent)], Int("transB", 1));
         g.Node("Gemm", "init_linear", [ModelFolder.DecoderInit.Z, g.Constant("init_W", init.Weight, 2 * size, latent), g.Constant("init_b", init.Bias, 2 * size)], Int("transB", 1));
         g.Node("Tanh", "init_state", ["init_linear"]);
         g.Node("Split", ["init_state", g.Constant("init_split", [size, size], 2)], [ModelFolder.DecoderInit.C, ModelFolder.DecoderInit.H], Int("axis", 1));
@@ -80,10 +87,10 @@ public static class SketchRnnOnnx
     }
 
     /// <summary>
-    /// decoder_step.onnx: one LSTM step and the output layer. A hand-built cell: one Gemm on concat([x, z, h]) against
-    /// pre-concatenated [W_ih | W_hh]ᵀ with b_ih + b_hh folded, then Split and the gate activations. At H=512, Z=128,
-    /// M=20, B=1, one ORT thread it measured ~80–95 µs per step, level with the LSTM op and with a variant sharing one
-    /// Sigmoid over three gates: the matrix product dominates, so the plainest graph was kept.
+    /// decoder_step.onnx: one LSTM step and the output layer. A hand-built cell: one Gemm on concat([x, h]) against
+    /// pre-concatenated [W_x | W_hh]ᵀ with b_ih + b_hh folded, plus decoder_init's z_gates (VAE), then Split and the gate
+    /// activations. The matrix product dominates the step: the LSTM op, or one Sigmoid shared by three gates, measured
+    /// level with this plainest graph.
     /// </summary>
     public static ModelProto BuildDecoderStep(SketchRnnWeights w)
     {
@@ -92,20 +99,20 @@ public static class SketchRnnOnnx
         int size = d.HiddenSize, input = d.InputSize, outputs = w.Output.OutputSize;
         var g = new GraphBuilder("sketch_rnn_decoder_step");
         g.Input(ModelFolder.DecoderStep.X, DataType.Float, "B", 5);
-        if (w.Kind == ModelKind.Vae) g.Input(ModelFolder.DecoderStep.Z, DataType.Float, "B", w.LatentSize);
+        if (w.Kind == ModelKind.Vae) g.Input(ModelFolder.DecoderStep.ZGates, DataType.Float, "B", 4 * size);
         g.Input(ModelFolder.DecoderStep.H, DataType.Float, "B", size);
         g.Input(ModelFolder.DecoderStep.C, DataType.Float, "B", size);
         g.Output(ModelFolder.DecoderStep.Params, DataType.Float, "B", outputs);
         g.Output(ModelFolder.DecoderStep.HOut, DataType.Float, "B", size);
         g.Output(ModelFolder.DecoderStep.COut, DataType.Float, "B", size);
 
-        string[] cellInputs = w.Kind == ModelKind.Vae
-            ? [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.Z, ModelFolder.DecoderStep.H]
-            : [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.H];
-        g.Node("Concat", "cell_input", cellInputs, Int("axis", 1));
-        var weight = g.Constant("cell_W", StackTransposed(d.WeightIh, d.WeightHh, 4 * size, input, size), input + size, 4 * size);
+        g.Node("Concat", "cell_input", [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.H], Int("axis", 1));
+        var weight = g.Constant("cell_W", StackTransposed(Columns(d.WeightIh, 4 * size, input, 0, 5), d.WeightHh, 4 * size, 5, size), 5 + size, 4 * size);
         var bias = g.Constant("cell_b", [.. d.BiasIh.Zip(d.BiasHh, (a, b) => a + b)], 4 * size);
-        g.Node("Gemm", "gates", ["cell_input", weight, bias]);
+        if (w.Kind == ModelKind.Vae)
+            g.Node("Add", "gates", [g.Node("Gemm", "point_gates", ["cell_input", weight, bias]), ModelFolder.DecoderStep.ZGates]);
+        else
+            g.Node("Gemm", "gates", ["cell_input", weight, bias]);
 
         // PyTorch gate order i, f, g, o.
         g.Node("Split", ["gates", g.Constant("gate_split", [size, size, size, size], 4)], ["gate_i", "gate_f", "gate_g", "gate_o"], Int("axis", 1));
@@ -130,6 +137,14 @@ public static class SketchRnnOnnx
         ReadOnlySpan<int> fromPyTorch = [0, 3, 1, 2];
         for (int k = 0; k < 4; k++)
             a.AsSpan(fromPyTorch[k] * block, block).CopyTo(result.AsSpan(k * block));
+        return result;
+    }
+
+    /// <summary>Columns [first, first + count) of a row-major [rows, cols] matrix, as a [rows, count] one.</summary>
+    private static float[] Columns(float[] a, int rows, int cols, int first, int count)
+    {
+        var result = new float[rows * count];
+        for (int r = 0; r < rows; r++) a.AsSpan(r * cols + first, count).CopyTo(result.AsSpan(r * count));
         return result;
     }
 

@@ -67,12 +67,14 @@ public class OnnxParityTests
 
         var (h0, c0) = model.InitialState(zT, b);
         float[] h = h0.data<float>().ToArray(), c = c0.data<float>().ToArray();
+        float[]? zGates = null;
         if (zArr is not null)
         {
             using var init = new InferenceSession(Path.Combine(folder, ModelFolder.DecoderInitFile));
             using var r = init.Run([NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderInit.Z, new DenseTensor<float>(zArr, [b, z]))]);
             Compare(h0, h = r.First(x => x.Name == ModelFolder.DecoderInit.H).AsTensor<float>().ToArray());
             Compare(c0, c = r.First(x => x.Name == ModelFolder.DecoderInit.C).AsTensor<float>().ToArray());
+            zGates = r.First(x => x.Name == ModelFolder.DecoderInit.ZGates).AsTensor<float>().ToArray(); // checked through the steps' params
         }
 
         var expected = model.Decode(dec, zT); // [T, B, 6M+3]
@@ -85,7 +87,7 @@ public class OnnxParityTests
                 NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.H, new DenseTensor<float>(h, [b, hSize])),
                 NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.C, new DenseTensor<float>(c, [b, hSize])),
             };
-            if (zArr is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.Z, new DenseTensor<float>(zArr, [b, z])));
+            if (zGates is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(ModelFolder.DecoderStep.ZGates, new DenseTensor<float>(zGates, [b, 4 * hSize])));
             using var r = step.Run(inputs);
             Compare(expected[i], r.First(x => x.Name == ModelFolder.DecoderStep.Params).AsTensor<float>().ToArray());
             h = r.First(x => x.Name == ModelFolder.DecoderStep.HOut).AsTensor<float>().ToArray();

@@ -18,8 +18,8 @@ public static class ModelFolder
     /// </summary>
     public const string PriorFile = "prior.json";
 
-    /// <summary>Bumped whenever file names, graph inputs/outputs or the manifest change incompatibly.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Bumped whenever file names, graph inputs/outputs or the manifest change incompatibly (2: decoder_step takes z_gates, not z).</summary>
+    public const int FormatVersion = 2;
 
     /// <summary>
     /// encoder.onnx: strokes [T, B, 5] float (stroke-5, time-major) + lengths [B] int32 → mu, presig [B, Z]. A model
@@ -35,23 +35,27 @@ public static class ModelFolder
         public const string Presig = "presig";
     }
 
-    /// <summary>decoder_init.onnx (VAE only): z [B, Z] → h, c [B, H] = split(tanh(W z + b)), c first as in Magenta.</summary>
+    /// <summary>
+    /// decoder_init.onnx (VAE only): z [B, Z] → h, c [B, H] = split(tanh(W z + b)), c first as in Magenta; and z_gates
+    /// [B, 4H], z's part of the decoder LSTM's input projection (z W_zᵀ), which stays the same at every step of a row.
+    /// </summary>
     public static class DecoderInit
     {
         public const string Z = "z";
         public const string H = "h";
         public const string C = "c";
+        public const string ZGates = "z_gates";
     }
 
     /// <summary>
-    /// decoder_step.onnx: x [B, 5] (previous stroke-5 point), z [B, Z] (VAE only), h, c [B, H]
+    /// decoder_step.onnx: x [B, 5] (previous stroke-5 point), z_gates [B, 4H] (VAE only: decoder_init's), h, c [B, H]
     /// → params [B, 6M+3] raw (pen logits 3, then M each of π logits, μx, μy, log σx, log σy, atanh ρ),
     /// h_out, c_out [B, H].
     /// </summary>
     public static class DecoderStep
     {
         public const string X = "x";
-        public const string Z = "z";
+        public const string ZGates = "z_gates";
         public const string H = "h";
         public const string C = "c";
         public const string Params = "params";

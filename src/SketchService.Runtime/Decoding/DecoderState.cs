@@ -9,15 +9,15 @@ namespace SketchService.Runtime.Decoding;
 /// The decoder state of up to <see cref="Capacity"/> rows stepped together through decoder_step: one row per sample
 /// being drawn, whatever request it belongs to. Rows [0, <see cref="Rows"/>) are live; rows join at the end
 /// (<see cref="AddRows"/>) and leave by moving the last row into the freed one (<see cref="RemoveRow"/>), so the
-/// live rows stay contiguous and one run covers them all. Every buffer (x, z, h, c, params) is allocated once at
+/// live rows stay contiguous and one run covers them all. Every buffer (x, z_gates, h, c, params) is allocated once at
 /// capacity; the IoBindings for each row count are made on first use and kept, so a step allocates no managed memory.
 /// Steps alternate between two h/c buffer pairs (one read, the other written). Not thread-safe.
 /// </summary>
 public sealed class DecoderState : IDisposable
 {
     private readonly SketchModel model;
-    private readonly int hidden, latent;
-    private readonly float[] x, z, parameters;
+    private readonly int hidden, latent, zGatesSize;
+    private readonly float[] x, z, zGates, parameters; // z: decoder_init's input for the rows being added
     private readonly float[][] h, c;
     private readonly OrtIoBinding?[][] bindings; // [rows][pair]
     private readonly List<IDisposable> owned = [];
@@ -34,8 +34,10 @@ public sealed class DecoderState : IDisposable
         HasZ = m.IsVae;
         hidden = m.DecoderSize;
         latent = m.IsVae ? m.LatentSize : 0;
+        zGatesSize = m.IsVae ? 4 * hidden : 0;
         x = new float[capacity * 5];
         z = new float[capacity * latent];
+        zGates = new float[capacity * zGatesSize];
         parameters = new float[capacity * ParamsSize];
         h = [new float[capacity * hidden], new float[capacity * hidden]];
         c = [new float[capacity * hidden], new float[capacity * hidden]];
@@ -68,7 +70,7 @@ public sealed class DecoderState : IDisposable
     public ReadOnlySpan<float> ParamsOf(int row) => parameters.AsSpan(row * ParamsSize, ParamsSize);
 
     /// <summary>
-    /// Adds <paramref name="count"/> rows at the end, their input S0 and their state tanh(W z + b) through
+    /// Adds <paramref name="count"/> rows at the end, their input S0 and their state tanh(W z + b) and z_gates through
     /// decoder_init (VAE: one z per row, run as one batch) or zeros (decoder-only: z null). Returns the first new row.
     /// </summary>
     public int AddRows(int count, IReadOnlyList<float[]>? rowZ)
@@ -89,13 +91,14 @@ public sealed class DecoderState : IDisposable
         }
         else
         {
-            for (int k = 0; k < count; k++) rowZ[k].CopyTo(z, (first + k) * latent);
-            using var zValue = Slice(z, first, count, latent);
+            for (int k = 0; k < count; k++) rowZ[k].CopyTo(z, k * latent);
+            using var zValue = Slice(z, 0, count, latent);
             using var hValue = Slice(h[current], first, count, hidden);
             using var cValue = Slice(c[current], first, count, hidden);
-            // [c, h] = tanh(W z + b), written straight into the new rows of the current pair.
+            using var gatesValue = Slice(zGates, first, count, zGatesSize);
+            // [c, h] = tanh(W z + b) and z_gates, written straight into the new rows.
             model.DecoderInit.Run(runOptions, [ModelFolder.DecoderInit.Z], [zValue],
-                [ModelFolder.DecoderInit.H, ModelFolder.DecoderInit.C], [hValue, cValue]);
+                [ModelFolder.DecoderInit.H, ModelFolder.DecoderInit.C, ModelFolder.DecoderInit.ZGates], [hValue, cValue, gatesValue]);
         }
         Rows += count;
         return first;
@@ -108,7 +111,7 @@ public sealed class DecoderState : IDisposable
         int last = --Rows;
         if (row == last) return -1;
         Array.Copy(x, last * 5, x, row * 5, 5);
-        Array.Copy(z, last * latent, z, row * latent, latent);
+        Array.Copy(zGates, last * zGatesSize, zGates, row * zGatesSize, zGatesSize);
         Array.Copy(h[current], last * hidden, h[current], row * hidden, hidden);
         Array.Copy(c[current], last * hidden, c[current], row * hidden, hidden);
         return last;
@@ -147,7 +150,7 @@ public sealed class DecoderState : IDisposable
         var binding = model.DecoderStep.CreateIoBinding();
         owned.Add(binding);
         binding.BindInput(ModelFolder.DecoderStep.X, Keep(Slice(x, 0, rows, 5)));
-        if (HasZ) binding.BindInput(ModelFolder.DecoderStep.Z, Keep(Slice(z, 0, rows, latent)));
+        if (HasZ) binding.BindInput(ModelFolder.DecoderStep.ZGates, Keep(Slice(zGates, 0, rows, zGatesSize)));
         binding.BindInput(ModelFolder.DecoderStep.H, Keep(Slice(h[pair], 0, rows, hidden)));
         binding.BindInput(ModelFolder.DecoderStep.C, Keep(Slice(c[pair], 0, rows, hidden)));
         binding.BindOutput(ModelFolder.DecoderStep.Params, Keep(Slice(parameters, 0, rows, ParamsSize)));

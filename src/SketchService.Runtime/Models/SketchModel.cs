@@ -176,7 +176,7 @@ public sealed class SketchModel : IDisposable
             throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} is not a valid manifest: {e.Message}", e);
         }
         string? problem =
-            m.FormatVersion != ModelFolder.FormatVersion ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion})"
+            m.FormatVersion != ModelFolder.FormatVersion ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion}): write the folder again with this version's sketch-trainer (export, or import-magenta)"
             : m.DecoderSize <= 0 ? "decoder_size must be positive"
             : m.Mixtures <= 0 ? "mixtures must be positive"
             : !(m.ScaleFactor > 0) || !double.IsFinite(m.ScaleFactor) ? "scale_factor must be a positive number"
@@ -262,10 +262,10 @@ public sealed class SketchModel : IDisposable
                 [new(ModelFolder.Encoder.Mu, F, Any, z), new(ModelFolder.Encoder.Presig, F, Any, z)]),
             ModelFolder.DecoderInitFile => (
                 [new(ModelFolder.DecoderInit.Z, F, Any, z)],
-                [new(ModelFolder.DecoderInit.H, F, Any, h), new(ModelFolder.DecoderInit.C, F, Any, h)]),
+                [new(ModelFolder.DecoderInit.H, F, Any, h), new(ModelFolder.DecoderInit.C, F, Any, h), new(ModelFolder.DecoderInit.ZGates, F, Any, 4 * h)]),
             _ => (
                 m.IsVae
-                    ? [new(ModelFolder.DecoderStep.X, F, Any, 5), new(ModelFolder.DecoderStep.Z, F, Any, z), new(ModelFolder.DecoderStep.H, F, Any, h), new(ModelFolder.DecoderStep.C, F, Any, h)]
+                    ? [new(ModelFolder.DecoderStep.X, F, Any, 5), new(ModelFolder.DecoderStep.ZGates, F, Any, 4 * h), new(ModelFolder.DecoderStep.H, F, Any, h), new(ModelFolder.DecoderStep.C, F, Any, h)]
                     : [new(ModelFolder.DecoderStep.X, F, Any, 5), new(ModelFolder.DecoderStep.H, F, Any, h), new(ModelFolder.DecoderStep.C, F, Any, h)],
                 [new(ModelFolder.DecoderStep.Params, F, Any, p), new(ModelFolder.DecoderStep.HOut, F, Any, h), new(ModelFolder.DecoderStep.COut, F, Any, h)]),
         };

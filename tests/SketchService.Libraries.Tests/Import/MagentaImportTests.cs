@@ -103,6 +103,7 @@ public sealed class MagentaImportTests
         using var init = new OrtGraph(Path.Combine(dir.Path, ModelFolder.DecoderInitFile));
         var state = init.Run((ModelFolder.DecoderInit.Z, Tensor(mu, 2, Z)));
         var (ortH, ortC) = (state[ModelFolder.DecoderInit.H].Data, state[ModelFolder.DecoderInit.C].Data);
+        var zGates = state[ModelFolder.DecoderInit.ZGates].Data;
         var refState = Enumerable.Range(0, 2).Select(b => reference.InitialState(Parity.Row(mu, b, Z).ToArray())).ToArray();
         for (int b = 0; b < 2; b++)
         {
@@ -117,7 +118,7 @@ public sealed class MagentaImportTests
             var x = i == 0 ? [0, 0, 1, 0, 0, 0, 0, 1, 0, 0] : Enumerable.Range(0, 2).SelectMany(_ => TestWeights.Point(rng)).ToArray();
             var outputs = step.Run(
                 (ModelFolder.DecoderStep.X, Tensor(x, 2, 5)),
-                (ModelFolder.DecoderStep.Z, Tensor(mu, 2, Z)),
+                (ModelFolder.DecoderStep.ZGates, Tensor(zGates, 2, 4 * H)),
                 (ModelFolder.DecoderStep.H, Tensor(ortH, 2, H)),
                 (ModelFolder.DecoderStep.C, Tensor(ortC, 2, H)));
             (ortH, ortC) = (outputs[ModelFolder.DecoderStep.HOut].Data, outputs[ModelFolder.DecoderStep.COut].Data);

@@ -61,6 +61,7 @@ public sealed class SketchRnnOnnxTests
         var outputs = init.Run((ModelFolder.DecoderInit.Z, Tensor(z, batch, Z)));
         Assert.Equal([batch, H], outputs[ModelFolder.DecoderInit.H].Shape);
         Assert.Equal([batch, H], outputs[ModelFolder.DecoderInit.C].Shape);
+        Assert.Equal([batch, 4 * H], outputs[ModelFolder.DecoderInit.ZGates].Shape); // checked by the step test, which adds it
 
         for (int b = 0; b < batch; b++)
         {
@@ -85,9 +86,16 @@ public sealed class SketchRnnOnnxTests
         var refH = Enumerable.Range(0, batch).Select(b => Parity.Row(h, b, H).ToArray()).ToArray();
         var refC = Enumerable.Range(0, batch).Select(b => Parity.Row(c, b, H).ToArray()).ToArray();
 
+        // z enters the step as decoder_init's z_gates, its part of the input projection.
+        float[]? zGates = null;
+        if (z is not null)
+        {
+            using var init = new OrtGraph(SketchRnnOnnx.BuildDecoderInit(w));
+            zGates = init.Run((ModelFolder.DecoderInit.Z, Tensor(z, batch, Z)))[ModelFolder.DecoderInit.ZGates].Data;
+        }
         using var step = new OrtGraph(SketchRnnOnnx.BuildDecoderStep(w));
         string[] expectedInputs = vae
-            ? [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.Z, ModelFolder.DecoderStep.H, ModelFolder.DecoderStep.C]
+            ? [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.ZGates, ModelFolder.DecoderStep.H, ModelFolder.DecoderStep.C]
             : [ModelFolder.DecoderStep.X, ModelFolder.DecoderStep.H, ModelFolder.DecoderStep.C];
         Assert.Equal(expectedInputs, step.InputNames);
 
@@ -96,7 +104,7 @@ public sealed class SketchRnnOnnxTests
         {
             var x = Enumerable.Range(0, batch).SelectMany(_ => TestWeights.Point(rng)).ToArray();
             var inputs = new List<(string, Microsoft.ML.OnnxRuntime.OrtValue)> { (ModelFolder.DecoderStep.X, Tensor(x, batch, 5)) };
-            if (z is not null) inputs.Add((ModelFolder.DecoderStep.Z, Tensor(z, batch, Z)));
+            if (zGates is not null) inputs.Add((ModelFolder.DecoderStep.ZGates, Tensor(zGates, batch, 4 * H)));
             inputs.Add((ModelFolder.DecoderStep.H, Tensor(h, batch, H)));
             inputs.Add((ModelFolder.DecoderStep.C, Tensor(c, batch, H)));
             var outputs = step.Run([.. inputs]);

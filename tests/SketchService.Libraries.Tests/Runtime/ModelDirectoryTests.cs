@@ -71,8 +71,10 @@ public sealed class ModelDirectoryTests
         (manifest with { ScaleFactor = -1 }).Write(folder);
         Assert.Equal("model.json: scale_factor must be a positive number", LoadFails(folder).Reason);
 
-        (manifest with { FormatVersion = 2 }).Write(folder);
-        Assert.Equal("model.json: format_version 2 is not supported (expected 1)", LoadFails(folder).Reason);
+        // A folder written before decoder_step took z_gates: its graphs no longer fit, and the reason says what to do.
+        (manifest with { FormatVersion = 1 }).Write(folder);
+        Assert.Equal("model.json: format_version 1 is not supported (expected 2): write the folder again with this version's sketch-trainer (export, or import-magenta)",
+            LoadFails(folder).Reason);
 
         (manifest with { Sha256 = new() { [ModelFolder.EncoderFile] = manifest.Sha256[ModelFolder.EncoderFile] } }).Write(folder);
         Assert.Equal("model.json has no sha256 for decoder_init.onnx", LoadFails(folder).Reason);
@@ -83,7 +85,7 @@ public sealed class ModelDirectoryTests
         File.Copy(Path.Combine(folder, ModelFolder.EncoderFile), Path.Combine(gen, ModelFolder.EncoderFile));
         File.Copy(Path.Combine(folder, ModelFolder.DecoderInitFile), Path.Combine(gen, ModelFolder.DecoderInitFile));
         (manifest with { Sha256 = new(manifest.Sha256) { [ModelFolder.DecoderStepFile] = genManifest.Sha256[ModelFolder.DecoderStepFile] } }).Write(gen);
-        Assert.StartsWith("decoder_step.onnx has inputs [x, h, c], expected [x, z, h, c]", LoadFails(gen).Reason);
+        Assert.StartsWith("decoder_step.onnx has inputs [x, h, c], expected [x, z_gates, h, c]", LoadFails(gen).Reason);
     }
 
     [Fact]
@@ -99,7 +101,7 @@ public sealed class ModelDirectoryTests
         Assert.Equal(["T", "B", "5"], strokes.Dims);
         Assert.Equal("int32", model.Graphs[0].Inputs[1].ElementType);
         var step = model.Graphs[2];
-        Assert.Equal(["x", "z", "h", "c"], step.Inputs.Select(i => i.Name));
+        Assert.Equal(["x", "z_gates", "h", "c"], step.Inputs.Select(i => i.Name));
         Assert.Equal(["B", "15"], step.Outputs.Single(o => o.Name == "params").Dims);
     }
 
