@@ -11,7 +11,7 @@ using SketchService.Runtime.Models;
 namespace SketchService.Trainer;
 
 /// <summary>
-/// sketch-trainer's command line: train, average, evaluate, export, fit-prior, import-magenta. Exit codes: 0 done; 1 bad usage or
+/// sketch-trainer's command line: train, average, evaluate, export, fit-prior, import-magenta, upgrade. Exit codes: 0 done; 1 bad usage or
 /// input; 2 a loss or an evaluation that is not finite; 3 libtorch cannot load; 128 + n stopped by signal n
 /// (130 Ctrl-C, 143 SIGTERM), after saving.
 /// </summary>
@@ -25,7 +25,7 @@ public static class Commands
         var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error, Live: stdout is null && !Console.IsOutputRedirected);
         var root = new RootCommand("Trains Sketch-RNN models and writes model folders for SketchService.")
         {
-            TrainCommand(output), AverageCommand(output), EvaluateCommand(output), ExportCommand(output), FitPriorCommand(output), ImportMagentaCommand(output),
+            TrainCommand(output), AverageCommand(output), EvaluateCommand(output), ExportCommand(output), FitPriorCommand(output), ImportMagentaCommand(output), UpgradeCommand(output),
         };
         var parse = root.Parse(args);
         if (parse.Action is ParseErrorAction)
@@ -298,6 +298,22 @@ public static class Commands
     private static TrainingData ModelData(ModelManifest m, string[]? given) =>
         TrainingData.Load(given is { Length: > 0 } ? given
             : DataFiles.Find([(m.Dataset?.Name ?? "") + ".npz"], null), m.MaxSeqLen, m.ScaleFactor);
+
+    private static Command UpgradeCommand(Output output)
+    {
+        var folderArgument = new Argument<string>("folder") { Description = "The model folder, rewritten in place." };
+        var command = new Command("upgrade", $"Rewrites a model folder of an earlier format_version in the current one ({ModelFolder.FormatVersion}), " +
+                                             "weights unchanged; a current folder is left as it is.") { folderArgument };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetRequiredValue(folderArgument);
+            var before = ModelManifest.Read(folder).FormatVersion;
+            var m = SketchService.Export.ModelUpgrade.Upgrade(folder);
+            output.Out.WriteLine(before == m.FormatVersion ? $"{folder} is format {m.FormatVersion} already" : $"upgraded {folder}: format {before} → {m.FormatVersion}");
+            return 0;
+        });
+        return command;
+    }
 
     private static Command FitPriorCommand(Output output)
     {

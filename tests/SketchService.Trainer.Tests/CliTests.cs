@@ -19,6 +19,7 @@ public class CliTests
     [InlineData("evaluate")]
     [InlineData("export")]
     [InlineData("import-magenta")]
+    [InlineData("upgrade")]
     public void Every_command_has_help(string command)
     {
         Assert.Equal(0, RunCli(out var help, command, "--help"));
@@ -26,6 +27,36 @@ public class CliTests
         Assert.DoesNotContain("error", help);
         if (command == "train")
             Assert.All(HParams.Table.Select(h => h.Option).Concat(["--data", "--out", "--time-budget", "--resume", "--force", "--decoder-only", "--keep-checkpoints", "--init-from"]), o => Assert.Contains(o, help));
+    }
+
+    [Fact]
+    public void Upgrade_rewrites_a_format_1_folder_once_and_refuses_a_damaged_one()
+    {
+        using var dir = new TempFolder();
+        var folder = Path.Combine(dir.Path, "old");
+        CopyFixture(folder);
+        Assert.Equal(0, RunCli(out var log, "upgrade", folder));
+        Assert.Contains("format 1 → 2", log);
+        Assert.Equal(ModelFolder.FormatVersion, ModelManifest.Read(folder).FormatVersion);
+        var step = File.ReadAllBytes(Path.Combine(folder, ModelFolder.DecoderStepFile));
+        Assert.Equal(0, RunCli(out log, "upgrade", folder));
+        Assert.Contains("is format 2 already", log);
+        Assert.Equal(step, File.ReadAllBytes(Path.Combine(folder, ModelFolder.DecoderStepFile)));
+
+        var damaged = Path.Combine(dir.Path, "damaged");
+        CopyFixture(damaged);
+        File.AppendAllText(Path.Combine(damaged, ModelFolder.DecoderStepFile), "x");
+        Assert.Equal(Commands.UsageError, RunCli(out log, "upgrade", damaged));
+        Assert.Contains("decoder_step.onnx", log);
+        Assert.Contains("does not match its sha256", log);
+        Assert.Equal(1, ModelManifest.Read(damaged).FormatVersion);
+
+        static void CopyFixture(string to)
+        {
+            Directory.CreateDirectory(to);
+            foreach (var f in Directory.GetFiles(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "format1-vae")))
+                File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        }
     }
 
     [Theory]

@@ -176,7 +176,7 @@ public sealed class SketchModel : IDisposable
             throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} is not a valid manifest: {e.Message}", e);
         }
         string? problem =
-            m.FormatVersion != ModelFolder.FormatVersion ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion}): write the folder again with this version's sketch-trainer (export, or import-magenta)"
+            m.FormatVersion != ModelFolder.FormatVersion ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion}): `sketch-trainer upgrade <folder>` rewrites it, weights unchanged"
             : m.DecoderSize <= 0 ? "decoder_size must be positive"
             : m.Mixtures <= 0 ? "mixtures must be positive"
             : !(m.ScaleFactor > 0) || !double.IsFinite(m.ScaleFactor) ? "scale_factor must be a positive number"

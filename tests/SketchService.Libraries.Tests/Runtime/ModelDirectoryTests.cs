@@ -73,7 +73,7 @@ public sealed class ModelDirectoryTests
 
         // A folder written before decoder_step took z_gates: its graphs no longer fit, and the reason says what to do.
         (manifest with { FormatVersion = 1 }).Write(folder);
-        Assert.Equal("model.json: format_version 1 is not supported (expected 2): write the folder again with this version's sketch-trainer (export, or import-magenta)",
+        Assert.Equal("model.json: format_version 1 is not supported (expected 2): `sketch-trainer upgrade <folder>` rewrites it, weights unchanged",
             LoadFails(folder).Reason);
 
         (manifest with { Sha256 = new() { [ModelFolder.EncoderFile] = manifest.Sha256[ModelFolder.EncoderFile] } }).Write(folder);
