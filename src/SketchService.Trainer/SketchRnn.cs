@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using SketchService.Core.Model;
+using SketchService.Export;
 
 namespace SketchService.Trainer;
 

@@ -45,8 +45,8 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
             throw ApiProblem.Unprocessable($"model '{model.Id}' is decoder-only (no encoder, no latent z): it cannot {action}. Use a VAE model, or /generate and /complete with condition none.");
     }
 
-    /// <summary>When the request's model work must be over: fixed once, as it arrives.</summary>
-    public Deadline Deadline() => Runtime.Deadline.After(Settings.RequestDeadline);
+    /// <summary>When the request's model work must be over: fixed once, when the request's policy is made as it arrives, wherever the endpoint reads it.</summary>
+    public Deadline Deadline { get; } = Runtime.Deadline.After(settings.Value.RequestDeadline);
 
     /// <summary>Samples (rows) when the request names none.</summary>
     public const int DefaultSamples = 1;

@@ -1,4 +1,5 @@
 using SketchService.Core.Model;
+using SketchService.Export;
 
 namespace SketchService.Libraries.Tests.Onnx;
 

@@ -25,7 +25,7 @@ public static class ArithmeticEndpoints
     private static async Task<Results<Ok<ArithmeticResponse>, ContentHttpResult, FileContentHttpResult>> Arithmetic(ArithmeticRequest request,
         [FromQuery, Description("json (default), svg or png")] string? format, RequestPolicy policy, RequestLog log, HttpContext http)
     {
-        var deadline = policy.Deadline();
+        var deadline = policy.Deadline;
         var model = policy.Model(request.Model);
         var output = RequestPolicy.Format(format, http.Request);
         var given = request.Operands ?? [];

@@ -75,7 +75,7 @@ public static class CompleteEndpoints
 
     private static CompletePlan Plan(CompleteRequest request, string? format, RequestPolicy policy, HttpContext http)
     {
-        var deadline = policy.Deadline();
+        var deadline = policy.Deadline;
         var model = policy.Model(request.Model);
         var (prefix, space) = policy.Sketch(request.Sketch, model, "sketch", partial: true);
         var samples = policy.Samples(request.Samples);

@@ -55,7 +55,7 @@ public static class DecodeEndpoints
     private static async Task<Results<Ok<DecodeResponse>, ContentHttpResult, FileContentHttpResult>> Draw(ServedModel model, int samples,
         Func<int, float[][]?> zFor, double? temperature, int? seed, int? maxSteps, string? format, RequestPolicy policy, RequestLog log, HttpContext http, string? prior)
     {
-        var deadline = policy.Deadline();
+        var deadline = policy.Deadline;
         var output = RequestPolicy.Format(format, http.Request);
         RequestPolicy.Picture(output, samples);
         var tau = policy.Temperature(temperature);

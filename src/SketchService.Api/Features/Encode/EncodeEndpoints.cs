@@ -26,7 +26,7 @@ public static class EncodeEndpoints
         var (sketch, _) = policy.Sketch(request.Sketch, model, "sketch", partial: false);
         RequestPolicy.Format(format, http.Request, draws: false); // after the sketch, as /complete: a bad input is a 400 whatever the Accept header
         policy.Cost(model, WorkCost.Encode([sketch.Length]), 0, 0, "sketch");
-        var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline(), http.RequestAborted, Callers.Of(http)))[0];
+        var posterior = (await model.Scheduler.EncodeAsync([sketch], policy.Deadline, http.RequestAborted, Callers.Of(http)))[0];
         var z = request.Seed is { } seed ? posterior.Sample(seed) : null;
         return TypedResults.Ok(new EncodeResponse(model.Id, posterior.Mu, posterior.Sigma, z, request.Seed));
     }

@@ -24,7 +24,7 @@ public static class InterpolateEndpoints
     private static async Task<Results<Ok<InterpolateResponse>, ContentHttpResult, FileContentHttpResult>> Interpolate(InterpolateRequest request,
         [FromQuery, Description("json (default), svg or png")] string? format, RequestPolicy policy, RequestLog log, HttpContext http)
     {
-        var deadline = policy.Deadline();
+        var deadline = policy.Deadline;
         var model = policy.Model(request.Model);
         var output = RequestPolicy.Format(format, http.Request);
         RequestPolicy.RequireEncoder(model, "interpolate in latent space");

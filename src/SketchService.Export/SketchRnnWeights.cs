@@ -1,4 +1,6 @@
-namespace SketchService.Core.Model;
+using SketchService.Core.Model;
+
+namespace SketchService.Export;
 
 /// <summary>
 /// One LSTM layer in PyTorch's layout: gates stacked i, f, g, o; W_ih [4H, In], W_hh [4H, H], row-major.
