@@ -219,7 +219,7 @@ public sealed class RequestPolicy(ModelStore store, IOptions<SketchServiceOption
     public static void Picture(OutputFormat format, int sketches)
     {
         if (format is OutputFormat.Svg or OutputFormat.Png && sketches > SketchResults.MaxPictureSketches)
-            throw ApiProblem.Invalid("format", $"a picture shows at most {SketchResults.MaxPictureSketches} sketches (5 × 4 cells of 256 px); this request would draw {sketches}: ask for json");
+            throw ApiProblem.Invalid("format", $"a picture shows at most {SketchResults.MaxPictureSketches} sketches ({SketchResults.GridSize}); this request would draw {sketches}: ask for json");
     }
 
     /// <summary>

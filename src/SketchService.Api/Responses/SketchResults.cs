@@ -20,8 +20,14 @@ public sealed record SketchResult(
 /// <summary>How sketch results are sent: JSON, or a drawing for a human (SVG or PNG).</summary>
 public static class SketchResults
 {
+    /// <summary>A picture's grid: up to <see cref="Columns"/> cells of <see cref="Cell"/> px to a row.</summary>
+    public const int Cell = 256, Columns = 5;
+
     /// <summary>Most sketches in one picture: 5 columns × 4 rows of 256 px cells, 1280 × 1024 px.</summary>
-    public const int MaxPictureSketches = 20;
+    public const int MaxPictureSketches = 4 * Columns;
+
+    /// <summary>How a picture's size is given in a problem's detail.</summary>
+    public static string GridSize => $"{Columns} × {MaxPictureSketches / Columns} cells of {Cell} px";
 
     /// <summary>Each decoded sketch put in the caller's scale by <paramref name="toCaller"/>, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
     public static IReadOnlyList<SketchResult> From(DecodeResult result, Func<StrokePoint[], SketchOutput> toCaller, StrokePoint[]? prefix = null) =>
@@ -38,9 +44,9 @@ public static class SketchResults
         var drawn = sketches();
         int[] mine = [.. drawn.Select(_ => given)];
         return format == OutputFormat.Svg
-            ? TypedResults.Content(SketchSvg.Grid(drawn, Columns(drawn.Count), 256, captions?.Invoke(), given: mine), OutputFormat.Svg.MediaType())
-            : TypedResults.File(SketchPng.Grid(drawn, Columns(drawn.Count), cancellationToken: ct, given: mine), OutputFormat.Png.MediaType());
+            ? TypedResults.Content(SketchSvg.Grid(drawn, ColumnsFor(drawn.Count), Cell, captions?.Invoke(), given: mine), OutputFormat.Svg.MediaType())
+            : TypedResults.File(SketchPng.Grid(drawn, ColumnsFor(drawn.Count), Cell, cancellationToken: ct, given: mine), OutputFormat.Png.MediaType());
     }
 
-    private static int Columns(int n) => Math.Clamp(n, 1, 5);
+    private static int ColumnsFor(int n) => Math.Clamp(n, 1, Columns);
 }

@@ -37,7 +37,7 @@ public static class SketchSvg
     /// A grid of sketches, <paramref name="columns"/> per row, each in a square cell, captions below. The first
     /// <paramref name="given"/>[i] points of sketch i (what a person drew, before the model went on) are grey.
     /// </summary>
-    public static string Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, float cell = 160, IReadOnlyList<string>? captions = null, string? title = null,
+    public static string Grid(IReadOnlyList<StrokePoint[]> sketches, int columns, float cell, IReadOnlyList<string>? captions = null, string? title = null,
         IReadOnlyList<int>? given = null)
     {
         var rows = (sketches.Count + columns - 1) / columns;
