@@ -48,15 +48,20 @@ public static class ModelUpgrade
         return Written(folder, m, [(ModelFolder.DecoderInitFile, SketchRnnOnnx.BuildDecoderInit(w)), (ModelFolder.DecoderStepFile, SketchRnnOnnx.BuildDecoderStep(w))]);
     }
 
+    /// <summary>
+    /// Every new graph is written beside its old one first, and each replaces its old one only once all are written, so
+    /// a failure while writing leaves the folder as it was; model.json goes last.
+    /// </summary>
     private static ModelManifest Written(string folder, ModelManifest m, IReadOnlyList<(string File, ModelProto Graph)> graphs)
     {
         var hashes = new Dictionary<string, string>(m.Sha256);
         foreach (var (file, graph) in graphs)
         {
-            var path = Path.Combine(folder, file);
+            var path = Path.Combine(folder, file + ".upgrade");
             File.WriteAllBytes(path, graph.ToByteArray());
             hashes[file] = FileHash.Sha256Hex(path);
         }
+        foreach (var (file, _) in graphs) File.Move(Path.Combine(folder, file + ".upgrade"), Path.Combine(folder, file), overwrite: true);
         var written = m with { FormatVersion = ModelFolder.FormatVersion, Sha256 = hashes };
         written.Write(folder);
         return written;

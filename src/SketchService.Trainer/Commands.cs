@@ -41,7 +41,7 @@ public static class Commands
         }
         catch (Exception e) when (TorchLoadError(e) is { } why) { output.Err.WriteLine(why); return NoTorch; }
         catch (HttpRequestException e) { output.Err.WriteLine($"error: download failed: {e.Message}"); return UsageError; }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or DirectoryNotFoundException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or DirectoryNotFoundException or System.Text.Json.JsonException)
         {
             output.Err.WriteLine("error: " + e.Message);
             return UsageError;

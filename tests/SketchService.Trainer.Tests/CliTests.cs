@@ -50,6 +50,12 @@ public class CliTests
         Assert.Contains("decoder_step.onnx", log);
         Assert.Contains("does not match its sha256", log);
         Assert.Equal(1, ModelManifest.Read(damaged).FormatVersion);
+        Assert.Empty(Directory.GetFiles(damaged, "*.upgrade"));
+
+        File.WriteAllText(Path.Combine(damaged, ModelFolder.ManifestFile), "{ not json");
+        Assert.Equal(Commands.UsageError, RunCli(out log, "upgrade", damaged));
+        Assert.StartsWith("error: ", log.Trim());
+        Assert.DoesNotContain("   at ", log);
 
         static void CopyFixture(string to)
         {

@@ -176,7 +176,8 @@ public sealed class SketchModel : IDisposable
             throw new ModelLoadException(folder, $"{ModelFolder.ManifestFile} is not a valid manifest: {e.Message}", e);
         }
         string? problem =
-            m.FormatVersion != ModelFolder.FormatVersion ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion}): `sketch-trainer upgrade <folder>` rewrites it, weights unchanged"
+            // A decoder-only folder of format 1 has format 2's graph (format 2 changed only a VAE's decoder): served as it is.
+            m.FormatVersion != ModelFolder.FormatVersion && !(m.FormatVersion == 1 && !m.IsVae) ? $"format_version {m.FormatVersion} is not supported (expected {ModelFolder.FormatVersion}): `sketch-trainer upgrade <folder>` rewrites it, weights unchanged"
             : m.DecoderSize <= 0 ? "decoder_size must be positive"
             : m.Mixtures <= 0 ? "mixtures must be positive"
             : !(m.ScaleFactor > 0) || !double.IsFinite(m.ScaleFactor) ? "scale_factor must be a positive number"

@@ -75,6 +75,11 @@ public sealed class ModelDirectoryTests
         (manifest with { FormatVersion = 1 }).Write(folder);
         Assert.Equal("model.json: format_version 1 is not supported (expected 2): `sketch-trainer upgrade <folder>` rewrites it, weights unchanged",
             LoadFails(folder).Reason);
+        // A decoder-only folder of format 1 (an imported model on a volume) has format 2's graph: it is served as it is.
+        var oldGen = Path.Combine(root.Path, "old-gen");
+        var genWritten = WriteRandom(root.Path, "old-gen", vae: false);
+        (genWritten with { FormatVersion = 1 }).Write(oldGen);
+        using (var served = SketchModel.Load(oldGen)) Assert.Equal(ModelKind.DecoderOnly, served.Manifest.Kind);
 
         (manifest with { Sha256 = new() { [ModelFolder.EncoderFile] = manifest.Sha256[ModelFolder.EncoderFile] } }).Write(folder);
         Assert.Equal("model.json has no sha256 for decoder_init.onnx", LoadFails(folder).Reason);
