@@ -39,10 +39,22 @@ public static class LatentSelection
     public static int?[] MostLikely(SketchModel model, IReadOnlyList<Choice> choices, Func<int, bool>? stopped = null)
     {
         if (choices.Count == 0) return [];
+        using var state = new DecoderState(model, Math.Max(1, choices.Sum(c => c.Candidates.Count)));
+        return MostLikely(state, choices, stopped);
+    }
+
+    /// <summary>
+    /// The same on a decoder state the caller keeps, emptied first, with room for every candidate's row: the scheduler's
+    /// encoder lane keeps one, so that scoring allocates no buffers and makes no bindings run after run.
+    /// </summary>
+    public static int?[] MostLikely(DecoderState state, IReadOnlyList<Choice> choices, Func<int, bool>? stopped = null)
+    {
+        if (choices.Count == 0) return [];
         if (choices.Any(c => c.Candidates.Count == 0)) throw new ArgumentException("a choice has no candidates", nameof(choices));
         var first = new int[choices.Count + 1]; // choice g owns rows first[g] .. first[g + 1] - 1
         for (int g = 0; g < choices.Count; g++) first[g + 1] = first[g] + choices[g].Candidates.Count;
-        using var state = model.CreateDecoder(first[^1], [.. choices.SelectMany(c => c.Candidates)]); // every row starts on S0
+        state.Clear();
+        state.AddRows(first[^1], [.. choices.SelectMany(c => c.Candidates)]); // every row starts on S0
         var logLikelihood = new double[first[^1]];
         var wanted = Enumerable.Repeat(true, choices.Count).ToArray();
         int steps = choices.Max(c => c.Prefix.Count);

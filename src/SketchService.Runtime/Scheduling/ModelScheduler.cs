@@ -31,6 +31,7 @@ public sealed class ModelScheduler : IDisposable
     private readonly SchedulerMetrics metrics;
     private readonly ILogger logger;
     private readonly DecodeBatch batch; // the decoder lane's alone
+    private DecoderState? scoring;      // the encoder lane's alone: the rows candidate z's are scored on, kept from run to run
     private readonly ManualResetEventSlim encoderWake = new(false), decoderWake = new(false);
     private readonly Thread? encoderLane;
     private readonly Thread decoderLane;
@@ -200,6 +201,7 @@ public sealed class ModelScheduler : IDisposable
         encoderWake.Set();
         encoderLane?.Join();
         decoderLane.Join();
+        scoring?.Dispose();
         StopAll(new ServiceDrainingException("the service is shutting down"));
         batch.Dispose();
         decoderWake.Dispose();
@@ -374,7 +376,9 @@ public sealed class ModelScheduler : IDisposable
                 try
                 {
                     var started = Stopwatch.GetTimestamp();
-                    var best = LatentSelection.MostLikely(Model, choices, g => slice[scored[g]].Work.StoppedBy(Stopwatch.GetTimestamp()) is not null);
+                    // Packing keeps a run's candidate rows within the draw lane's live rows (or one draw's alone).
+                    scoring ??= new DecoderState(Model, Math.Max(options.MaxLiveRows, LatentSelection.Candidates));
+                    var best = LatentSelection.MostLikely(scoring, choices, g => slice[scored[g]].Work.StoppedBy(Stopwatch.GetTimestamp()) is not null);
                     Interlocked.Increment(ref scoringRuns);
                     // The chosen z is a point, not a posterior: σ 0.
                     for (int g = 0; g < scored.Count; g++)

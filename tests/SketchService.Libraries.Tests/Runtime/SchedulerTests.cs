@@ -141,6 +141,13 @@ public sealed class SchedulerTests(RealModels models) : IClassFixture<RealModels
         Assert.Equal(alone, LatentSelection.MostLikely(sheep, choices));
         // One stopped between steps: it alone has no choice.
         Assert.Equal([alone[0], alone[1], null, alone[3]], LatentSelection.MostLikely(sheep, choices, g => g == 2));
+        // On one kept state (as the encoder lane keeps one), run after run of other row counts, as on a fresh state.
+        using (var kept = sheep.CreateDecoder(64, [.. choices.SelectMany(c => c.Candidates)]))
+        {
+            Assert.Equal(alone, LatentSelection.MostLikely(kept, choices));
+            Assert.Equal([alone[2]], LatentSelection.MostLikely(kept, [choices[2]]));
+            Assert.Equal(alone, LatentSelection.MostLikely(kept, choices));
+        }
 
         // Through the scheduler, queued while the encoder lane is busy, each gets the z it would get alone.
         async Task ChooseAsAlone(ModelScheduler scheduler)
