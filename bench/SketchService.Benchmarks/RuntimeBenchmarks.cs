@@ -28,6 +28,8 @@ public class RuntimeBenchmarks
     private DecoderState state = null!, state64 = null!;
     private SketchDecoder running = null!;
     private DecodeBatch batch64 = null!;
+    private DecoderState scoring = null!;
+    private LatentSelection.Choice[] choices = [];
 
     private sealed class ShortConfig : ManualConfig
     {
@@ -58,6 +60,11 @@ public class RuntimeBenchmarks
         running = NewRun();
         state64 = model.CreateDecoder(64, [.. Enumerable.Repeat(z, 64)]);
         batch64 = new DecodeBatch(model, 64);
+        // Four /complete requests' 5-point prefixes, 16 candidate z's each, as the encoder lane scores them.
+        choices = [.. Enumerable.Range(0, 4).Select(_ => new LatentSelection.Choice(
+            [.. Enumerable.Range(0, 5).Select(i => new StrokePoint((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f, i == 4))],
+            [.. Enumerable.Range(0, LatentSelection.Candidates).Select(_ => Enumerable.Range(0, LatentSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray())]))];
+        scoring = model.CreateDecoder(64, [.. choices.SelectMany(c => c.Candidates)]);
     }
 
     /// <summary>A lone run (batch of one row), restarted every 250 points: what one client's stream costs per point.</summary>
@@ -68,6 +75,7 @@ public class RuntimeBenchmarks
     {
         running.Dispose();
         batch64.Dispose();
+        scoring.Dispose();
         state64.Dispose();
         state.Dispose();
         model.Dispose();
@@ -109,6 +117,14 @@ public class RuntimeBenchmarks
     [Benchmark]
     public int Completion250Steps() =>
         SketchDecoder.Decode(model, new DecodeOptions { Z = [z], MaxSteps = Points, Temperature = 0.5f, Seed = 2 })[0].Points.Length;
+
+    /// <summary>Scoring 4 prefixes of 5 points against 16 candidate z's each (64 rows) on the decoder state the encoder lane keeps.</summary>
+    [Benchmark]
+    public int? ScoreCandidates64() => LatentSelection.MostLikely(scoring, choices)[0];
+
+    /// <summary>The same on a new decoder state each time, as before the lane kept one.</summary>
+    [Benchmark]
+    public int? ScoreCandidates64NewState() => LatentSelection.MostLikely(model, choices)[0];
 
     /// <summary>Encoding one 250-point sketch to (μ, σ).</summary>
     [Benchmark]
