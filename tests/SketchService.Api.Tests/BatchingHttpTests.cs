@@ -125,6 +125,8 @@ public sealed class BatchingHttpTests(SmallBatchFactory app) : IClassFixture<Sma
             "sketch_inference_compute_infer_duration_seconds_bucket{", "sketch_inference_first_response_seconds_bucket{",
             "sketch_inference_queue_duration_seconds_bucket{", "sketch_inference_points_total{", "sketch_inference_encoder_batch_size_bucket{",
             "http_server_request_duration_seconds_bucket{",
+            // .NET's own, for whoever watches the service's memory: GC collections and pauses, bytes allocated.
+            "dotnet_gc_collections_total{", "dotnet_gc_pause_time_seconds_total{", "dotnet_gc_heap_total_allocated_bytes_total{",
         ];
         foreach (var name in series) Assert.Contains(name, text);
         Assert.Contains(CostLimitSeries, text);

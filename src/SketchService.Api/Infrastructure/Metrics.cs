@@ -18,6 +18,7 @@ public static class Metrics
         services.AddOpenTelemetry().ConfigureResource(r => r.AddService("sketchservice")).WithMetrics(m => m
             .AddAspNetCoreInstrumentation()
             .AddMeter(SchedulerMetrics.MeterName)
+            .AddMeter("System.Runtime") // .NET's own: GC collections and pauses, heap, allocation, thread pool
             .AddPrometheusExporter());
         return services;
     }
