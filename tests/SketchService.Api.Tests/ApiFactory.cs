@@ -73,8 +73,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         if (File.Exists(Path.Combine(sheep, ModelFolder.ManifestFile)))
         {
             HasSheep = true;
-            var target = Directory.CreateDirectory(Path.Combine(ModelsPath, "sheep")).FullName;
-            foreach (var f in Directory.GetFiles(sheep)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+            TempFolder.CopyFiles(sheep, Path.Combine(ModelsPath, "sheep"));
         }
         Directory.CreateDirectory(Path.Combine(ModelsPath, "broken"));
         File.WriteAllText(Path.Combine(ModelsPath, "broken", ModelFolder.ManifestFile), "{ not json");

@@ -73,9 +73,9 @@ public class AveragingTests
         // A resume drops weights kept past its checkpoint (another line of training) and saves cut short.
         var latest = Path.Combine(run, Training.LatestDir);
         Directory.Delete(latest, true);
-        CopyFolder(Path.Combine(steps, "6"), latest);
+        TempFolder.CopyFiles(Path.Combine(steps, "6"), latest);
         File.Copy(Path.Combine(run, Training.BestDir, RunState.Optimizer), Path.Combine(latest, RunState.Optimizer));
-        CopyFolder(Path.Combine(steps, "8"), Path.Combine(steps, "7.tmp"));
+        TempFolder.CopyFiles(Path.Combine(steps, "8"), Path.Combine(steps, "7.tmp"));
         Assert.Equal(0, RunCli(out log, ["train", "--out", run, "--resume", "--max-steps", "7", "--valid-every", "2", "--threads", "1", "--keep-checkpoints"]));
         Assert.Contains("resumed at step 6", log);
         Assert.Equal(new[] { "2", "4", "6", "7" }, Directory.GetDirectories(steps).Select(Path.GetFileName).Order());
@@ -96,11 +96,5 @@ public class AveragingTests
         Assert.False(Directory.Exists(Path.Combine(temp.Path, Training.AverageDir)));
         Assert.Equal(Commands.UsageError, RunCli(out log, "evaluate", "--run", temp.Path, "--checkpoint", "average"));
         Assert.Contains("no checkpoint 'average'", log);
-    }
-
-    private static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }

@@ -34,7 +34,8 @@ public class CliTests
     {
         using var dir = new TempFolder();
         var folder = Path.Combine(dir.Path, "old");
-        CopyFixture(folder);
+        var fixture = Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "format1-vae");
+        TempFolder.CopyFiles(fixture, folder);
         Assert.Equal(0, RunCli(out var log, "upgrade", folder));
         Assert.Contains("format 1 → 2", log);
         Assert.Equal(ModelFolder.FormatVersion, ModelManifest.Read(folder).FormatVersion);
@@ -44,7 +45,7 @@ public class CliTests
         Assert.Equal(step, File.ReadAllBytes(Path.Combine(folder, ModelFolder.DecoderStepFile)));
 
         var damaged = Path.Combine(dir.Path, "damaged");
-        CopyFixture(damaged);
+        TempFolder.CopyFiles(fixture, damaged);
         File.AppendAllText(Path.Combine(damaged, ModelFolder.DecoderStepFile), "x");
         Assert.Equal(Commands.UsageError, RunCli(out log, "upgrade", damaged));
         Assert.Contains("decoder_step.onnx", log);
@@ -56,13 +57,6 @@ public class CliTests
         Assert.Equal(Commands.UsageError, RunCli(out log, "upgrade", damaged));
         Assert.StartsWith("error: ", log.Trim());
         Assert.DoesNotContain("   at ", log);
-
-        static void CopyFixture(string to)
-        {
-            Directory.CreateDirectory(to);
-            foreach (var f in Directory.GetFiles(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "format1-vae")))
-                File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        }
     }
 
     [Theory]

@@ -19,7 +19,7 @@ public sealed class ModelUpgradeTests
     {
         using var dir = new TempFolder();
         var fixture = Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "format1-vae");
-        foreach (var f in Directory.GetFiles(fixture)) File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
+        TempFolder.CopyFiles(fixture, dir.Path);
         Assert.Contains("format_version 1 is not supported", Assert.Throws<ModelLoadException>(() => SketchModel.Load(dir.Path)).Message);
 
         var upgraded = ModelUpgrade.Upgrade(dir.Path);
