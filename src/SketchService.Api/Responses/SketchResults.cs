@@ -20,14 +20,14 @@ public sealed record SketchResult(
 /// <summary>How sketch results are sent: JSON, or a drawing for a human (SVG or PNG).</summary>
 public static class SketchResults
 {
-    /// <summary>A picture's grid: up to <see cref="Columns"/> cells of <see cref="Cell"/> px to a row.</summary>
-    public const int Cell = 256, Columns = 5;
+    /// <summary>A picture's grid: up to <see cref="Columns"/> cells of <see cref="Cell"/> px to a row, at most <see cref="Rows"/> rows.</summary>
+    public const int Cell = 256, Columns = 5, Rows = 4;
 
     /// <summary>Most sketches in one picture: 5 columns × 4 rows of 256 px cells, 1280 × 1024 px.</summary>
-    public const int MaxPictureSketches = 4 * Columns;
+    public const int MaxPictureSketches = Rows * Columns;
 
     /// <summary>How a picture's size is given in a problem's detail.</summary>
-    public static string GridSize => $"{Columns} × {MaxPictureSketches / Columns} cells of {Cell} px";
+    public static string GridSize => $"{Columns} × {Rows} cells of {Cell} px";
 
     /// <summary>Each decoded sketch put in the caller's scale by <paramref name="toCaller"/>, after <paramref name="prefix"/> (the given strokes) when there is one.</summary>
     public static IReadOnlyList<SketchResult> From(DecodeResult result, Func<StrokePoint[], SketchOutput> toCaller, StrokePoint[]? prefix = null) =>
